@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong when loading a model or running it. Each variant carries enough
+/// context to be shown to a user as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not a valid safetensors model file: {0}")]
+    NotSafetensors(String),
+    #[error("model file has no Audio Mamba config (metadata key `{0}` missing)")]
+    MissingConfig(&'static str),
+    #[error("invalid model config: {0}")]
+    Config(String),
+    #[error("model format version {found} is newer than this build supports ({supported}); update Audio Mamba")]
+    FutureFormat { found: u32, supported: u32 },
+    #[error("tensor `{name}` is missing from the model file (expected shape {expected:?})")]
+    MissingTensor { name: String, expected: Vec<usize> },
+    #[error("tensor `{name}` has shape {actual:?}, expected {expected:?}")]
+    ShapeMismatch {
+        name: String,
+        expected: Vec<usize>,
+        actual: Vec<usize>,
+    },
+    #[error("tensor `{name}` has dtype {dtype}, expected F32, F16 or BF16")]
+    BadDtype { name: String, dtype: String },
+    #[error("tensor `{name}` contains NaN or infinite values")]
+    NonFiniteTensor { name: String },
+    #[error("unexpected tensor `{0}` in model file (not part of this config)")]
+    UnexpectedTensor(String),
+    #[error("input has {got} samples, the model window holds at most {max}")]
+    InputTooLong { got: usize, max: usize },
+    #[error("unsupported sample rate {0} Hz (supported: 1 kHz to 768 kHz)")]
+    SampleRate(u32),
+    #[error("resampler: {0}")]
+    Resample(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,80 @@
+//! The immutable model (config + weights, shared by every session and plugin instance) and the
+//! per-stream session that runs it.
+
+mod forward;
+mod layers;
+mod session;
+
+pub use session::{Prediction, Session, Tap};
+
+use crate::config::{FrontendConfig, ModelConfig};
+use crate::error::{Error, Result};
+use crate::frontend::Bn0;
+use crate::weights::{read_config, TensorStore};
+use layers::{HeadW, PatchEmbedW, StageW};
+use std::path::Path;
+
+pub struct Model {
+    config: ModelConfig,
+    bn0: Option<Bn0>,
+    embed: PatchEmbedW,
+    stages: Vec<StageW>,
+    head: HeadW,
+    parameters: usize,
+}
+
+impl Model {
+    /// Loads a model file; every tensor is checked against the config it carries.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let config = read_config(bytes)?;
+        let mut tensors = TensorStore::parse(bytes)?;
+        let parameters = tensors.parameter_count();
+        let bn0 = match &config.frontend {
+            FrontendConfig::Htsat(h) => {
+                let n = [h.n_mels];
+                Some(Bn0::new(
+                    &tensors.take("bn0.weight", &n)?,
+                    &tensors.take("bn0.bias", &n)?,
+                    &tensors.take("bn0.running_mean", &n)?,
+                    &tensors.take("bn0.running_var", &n)?,
+                ))
+            }
+            FrontendConfig::Kaldi(_) => None,
+        };
+        let embed = PatchEmbedW::load(&mut tensors, &config)?;
+        let geoms = config.stages();
+        let stages = geoms
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| StageW::load(&mut tensors, &config, i, g, i + 1 == geoms.len()))
+            .collect::<Result<Vec<_>>>()?;
+        let head = HeadW::load(&mut tensors, &config, *geoms.last().expect("validated"))?;
+        tensors.finish()?;
+        Ok(Self {
+            config,
+            bn0,
+            embed,
+            stages,
+            head,
+            parameters,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Number of learned values in the file (BatchNorm running statistics included).
+    pub fn parameter_count(&self) -> usize {
+        self.parameters
+    }
+}
