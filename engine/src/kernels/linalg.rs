@@ -1,80 +1,185 @@
-//! Dense matrix products through the `gemm` crate (packed, SIMD, optionally threaded), in the
-//! PyTorch convention: a weight matrix is stored `[out, in]` row-major.
+//! Matrix products `out = a * w^T (+ bias)` where `w` is a model weight in PyTorch's `[out, in]`
+//! layout.
+//!
+//! Hand-written rather than taken from the `gemm` or `matrixmultiply` crates because both
+//! allocate a packing buffer on every call, and a session must run a window without allocating.
+//! Every right-hand side here is a weight, so it is packed once at load time into panels of
+//! `NR` output columns; the left-hand side is read in place (any row stride). A 4 x 16 register
+//! tile keeps the FMA units busy; the crate `gemm` is kept as the speed yardstick in the benches.
 
 use super::par::Par;
 
-/// `out[m, n] = a[m, k] * w[n, k]^T (+ bias[n])`, or `+=` into `out` when `accumulate`.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_wt(
-    par: Par,
-    a: &[f32],
-    m: usize,
-    k: usize,
-    w: &[f32],
+const NR: usize = 16;
+const MR: usize = 4;
+/// Output rows per parallel task: enough to amortise a task, few enough to balance two threads.
+const ROWS_PER_TASK: usize = 64;
+
+/// A weight `[n, k]` repacked as `ceil(n/16)` panels of `k x 16` (zero-padded past `n`).
+#[derive(Clone, Debug)]
+pub struct PackedMatrix {
+    data: Vec<f32>,
     n: usize,
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    accumulate: bool,
-) {
-    matmul_wt_strided(par, a, k, m, k, w, n, bias, out, accumulate)
+    k: usize,
 }
 
-/// As [`matmul_wt`], with rows of `a` starting `a_rs` elements apart (a column slice of a wider
-/// matrix).
+impl PackedMatrix {
+    pub fn pack(w: &[f32], n: usize, k: usize) -> Self {
+        assert_eq!(w.len(), n * k, "weight is not {n} x {k}");
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0.0; panels * k * NR];
+        for (row, wr) in w.chunks_exact(k).enumerate() {
+            let (panel, j) = (row / NR, row % NR);
+            for (p, &v) in wr.iter().enumerate() {
+                data[(panel * k + p) * NR + j] = v;
+            }
+        }
+        Self { data, n, k }
+    }
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+/// `out[m, n] = a[m, k] * w^T (+ bias[n])`, or `+=` into `out` when `accumulate`. Rows of `a`
+/// start `a_rs` elements apart.
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_wt_strided(
+pub fn matmul(
     par: Par,
     a: &[f32],
     a_rs: usize,
     m: usize,
-    k: usize,
-    w: &[f32],
-    n: usize,
+    w: &PackedMatrix,
     bias: Option<&[f32]>,
     out: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(a_rs >= k && w.len() >= n * k && out.len() >= m * n);
+    let (n, k) = (w.n, w.k);
+    assert!(a_rs >= k && out.len() >= m * n);
     assert!(m == 0 || a.len() >= (m - 1) * a_rs + k);
+    assert!(bias.is_none_or(|b| b.len() >= n));
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the asserts above bound every index gemm touches given these strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            1,
-            a_rs as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            par.gemm(),
-        );
+    par.for_chunks(&mut out[..m * n], ROWS_PER_TASK * n, |task, rows| {
+        let a = &a[task * ROWS_PER_TASK * a_rs..];
+        kernel_dispatch(a, a_rs, rows.len() / n, w, bias, rows, accumulate);
+    });
+}
+
+fn kernel_dispatch(
+    a: &[f32],
+    a_rs: usize,
+    m: usize,
+    w: &PackedMatrix,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    acc: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { kernel_avx2(a, a_rs, m, w, bias, out, acc) };
+        }
     }
-    if let Some(b) = bias {
-        for row in out[..m * n].chunks_exact_mut(n) {
-            for (o, &bb) in row.iter_mut().zip(b) {
-                *o += bb;
-            }
+    kernel::<false>(a, a_rs, m, w, bias, out, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_avx2(
+    a: &[f32],
+    a_rs: usize,
+    m: usize,
+    w: &PackedMatrix,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    acc: bool,
+) {
+    kernel::<true>(a, a_rs, m, w, bias, out, acc)
+}
+
+#[inline(always)]
+fn kernel<const FMA: bool>(
+    a: &[f32],
+    a_rs: usize,
+    m: usize,
+    w: &PackedMatrix,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    let (n, k) = (w.n, w.k);
+    for panel in 0..n.div_ceil(NR) {
+        let bp = &w.data[panel * k * NR..(panel + 1) * k * NR];
+        let j0 = panel * NR;
+        let jn = NR.min(n - j0);
+        let mut i = 0;
+        while i + MR <= m {
+            let tile = tile::<MR, FMA>(
+                std::array::from_fn(|r| &a[(i + r) * a_rs..(i + r) * a_rs + k]),
+                bp,
+            );
+            store(&tile, out, i, n, j0, jn, bias, accumulate);
+            i += MR;
+        }
+        while i < m {
+            let tile = tile::<1, FMA>([&a[i * a_rs..i * a_rs + k]], bp);
+            store(&tile, out, i, n, j0, jn, bias, accumulate);
+            i += 1;
         }
     }
 }
 
-/// Plain triple loop: the reference the gemm path is tested against.
+#[inline(always)]
+fn tile<const R: usize, const FMA: bool>(rows: [&[f32]; R], bp: &[f32]) -> [[f32; NR]; R] {
+    let mut acc = [[0.0f32; NR]; R];
+    let k = rows[0].len();
+    for p in 0..k {
+        let b: &[f32; NR] = bp[p * NR..(p + 1) * NR].try_into().unwrap();
+        for r in 0..R {
+            let av = rows[r][p];
+            for j in 0..NR {
+                // mul_add is one instruction only where FMA is enabled; elsewhere it is a libm call.
+                acc[r][j] = if FMA {
+                    av.mul_add(b[j], acc[r][j])
+                } else {
+                    av * b[j] + acc[r][j]
+                };
+            }
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn store<const R: usize>(
+    tile: &[[f32; NR]; R],
+    out: &mut [f32],
+    i: usize,
+    n: usize,
+    j0: usize,
+    jn: usize,
+    bias: Option<&[f32]>,
+    accumulate: bool,
+) {
+    for (r, t) in tile.iter().enumerate() {
+        let dst = &mut out[(i + r) * n + j0..(i + r) * n + j0 + jn];
+        for (j, d) in dst.iter_mut().enumerate() {
+            let v = t[j] + bias.map_or(0.0, |b| b[j0 + j]);
+            *d = if accumulate { *d + v } else { v };
+        }
+    }
+}
+
+/// Plain triple loop: the reference the packed kernel is tested against.
 #[cfg(test)]
-pub fn matmul_wt_ref(
+pub fn matmul_ref(
     a: &[f32],
     m: usize,
     k: usize,
@@ -101,33 +206,39 @@ mod tests {
     use crate::kernels::testutil::{assert_close, rand_vec};
 
     #[test]
-    fn gemm_matches_triple_loop() {
-        for (i, &(m, k, n)) in [(1, 1, 1), (7, 13, 5), (64, 96, 192), (300, 17, 33)]
-            .iter()
-            .enumerate()
+    fn packed_kernel_matches_triple_loop() {
+        // Tails in every direction: m % 4, n % 16, k = 1, and more rows than one task.
+        for (i, &(m, k, n)) in [
+            (1, 1, 1),
+            (7, 13, 5),
+            (64, 96, 192),
+            (300, 17, 33),
+            (131, 40, 16),
+        ]
+        .iter()
+        .enumerate()
         {
             let a = rand_vec(m * k, i as u64);
             let w = rand_vec(n * k, 100 + i as u64);
             let b = rand_vec(n, 200 + i as u64);
-            let expect = matmul_wt_ref(&a, m, k, &w, n, Some(&b));
+            let packed = PackedMatrix::pack(&w, n, k);
+            let expect = matmul_ref(&a, m, k, &w, n, Some(&b));
             for threads in [1, 2] {
                 let mut out = vec![f32::NAN; m * n];
-                matmul_wt(
+                matmul(
                     Par::new(threads),
                     &a,
-                    m,
                     k,
-                    &w,
-                    n,
+                    m,
+                    &packed,
                     Some(&b),
                     &mut out,
                     false,
                 );
                 assert_close(&out, &expect, 1e-6, "matmul");
-                // accumulate adds onto what is there
                 let mut acc = vec![1.0; m * n];
-                matmul_wt(Par::new(threads), &a, m, k, &w, n, None, &mut acc, true);
-                let plus1: Vec<f32> = matmul_wt_ref(&a, m, k, &w, n, None)
+                matmul(Par::new(threads), &a, k, m, &packed, None, &mut acc, true);
+                let plus1: Vec<f32> = matmul_ref(&a, m, k, &w, n, None)
                     .iter()
                     .map(|v| v + 1.0)
                     .collect();
@@ -146,21 +257,19 @@ mod tests {
             .flat_map(|r| wide[r * rs + off..r * rs + off + k].to_vec())
             .collect();
         let mut out = vec![0.0; m * n];
-        matmul_wt_strided(
+        matmul(
             Par::new(1),
             &wide[off..],
             rs,
             m,
-            k,
-            &w,
-            n,
+            &PackedMatrix::pack(&w, n, k),
             None,
             &mut out,
             false,
         );
         assert_close(
             &out,
-            &matmul_wt_ref(&dense, m, k, &w, n, None),
+            &matmul_ref(&dense, m, k, &w, n, None),
             1e-6,
             "strided",
         );

@@ -1,6 +1,6 @@
 //! Layer ops on token-major (height x width x channels) activations.
 
-use super::linalg::matmul_wt;
+use super::linalg::{matmul, PackedMatrix};
 use super::math::{gelu, silu};
 use super::par::Par;
 
@@ -72,7 +72,7 @@ pub fn conv2d(
     input: &[f32],
     h: usize,
     w: usize,
-    weight: &[f32],
+    weight: &PackedMatrix,
     bias: Option<&[f32]>,
     cols: &mut [f32],
     out: &mut [f32],
@@ -101,7 +101,8 @@ pub fn conv2d(
             }
         }
     });
-    matmul_wt(par, cols, oh * ow, plen, weight, s.cout, bias, out, false);
+    debug_assert_eq!((weight.n(), weight.k()), (s.cout, plen));
+    matmul(par, cols, plen, oh * ow, weight, bias, out, false);
     (oh, ow)
 }
 
@@ -252,7 +253,7 @@ mod tests {
                     &x,
                     h,
                     w,
-                    &wt,
+                    &PackedMatrix::pack(&wt, s.cout, s.patch_len()),
                     Some(&b),
                     &mut cols,
                     &mut out,

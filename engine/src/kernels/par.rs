@@ -19,14 +19,6 @@ impl Par {
         self.threads
     }
 
-    pub fn gemm(&self) -> gemm::Parallelism {
-        if self.threads > 1 {
-            gemm::Parallelism::Rayon(self.threads)
-        } else {
-            gemm::Parallelism::None
-        }
-    }
-
     /// Calls `f(index, chunk)` for consecutive `chunk_len`-sized chunks of `data`.
     pub fn for_chunks<F>(&self, data: &mut [f32], chunk_len: usize, f: F)
     where

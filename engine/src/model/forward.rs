@@ -4,7 +4,7 @@
 use super::layers::{BlockW, Conv2d, DownsampleW, HeadW, LayerNorm, Linear, PatchEmbedW, Ss2dW};
 use super::{Model, Tap};
 use crate::config::StageGeometry;
-use crate::kernels::linalg::{matmul_wt, matmul_wt_strided};
+use crate::kernels::linalg::matmul;
 use crate::kernels::math::silu;
 use crate::kernels::nn::{
     conv2d, depthwise3x3_silu, gelu_inplace, layer_norm, layer_norm_into, patch_merge_gather,
@@ -56,17 +56,7 @@ fn ln(par: Par, x: &mut [f32], n: &LayerNorm) {
 }
 
 fn linear(par: Par, l: &Linear, a: &[f32], m: usize, out: &mut [f32], accumulate: bool) {
-    matmul_wt(
-        par,
-        a,
-        m,
-        l.inp,
-        &l.w,
-        l.out,
-        l.b.as_deref(),
-        out,
-        accumulate,
-    );
+    matmul(par, a, l.w.k(), m, &l.w, l.b.as_deref(), out, accumulate);
 }
 
 /// Runs patch embedding and all stages on `image`; the result is in `b.x` as `(h, w, c)`.
@@ -200,29 +190,26 @@ fn ss2d(par: Par, op: &Ss2dW, g: &StageGeometry, n: usize, b: &mut Buffers) {
         op.conv_b.as_deref(),
         u,
     );
-    matmul_wt(
+    matmul(
         par,
         &b.u[..l * e],
-        l,
         e,
+        l,
         &op.x_proj,
-        4 * (r + 2 * n),
         None,
         sized(&mut b.dbl, l * row),
         false,
     );
     let delta = sized(&mut b.delta, 4 * l * e);
-    for k in 0..4 {
+    for (k, dt_proj) in op.dt_proj.iter().enumerate() {
+        // dt is the first R columns of direction k's slice of the fused x_proj output.
         let dbl_k = &b.dbl[k * (r + 2 * n)..l * row];
-        let w_k = &op.dt_proj[k * e * r..(k + 1) * e * r];
-        matmul_wt_strided(
+        matmul(
             par,
             dbl_k,
             row,
             l,
-            r,
-            w_k,
-            e,
+            dt_proj,
             None,
             &mut delta[k * l * e..(k + 1) * l * e],
             false,

@@ -3,6 +3,7 @@
 
 use crate::config::{Downsample, Gate, ModelConfig, PatchEmbed, StageGeometry};
 use crate::error::Result;
+use crate::kernels::linalg::PackedMatrix;
 use crate::kernels::nn::ConvShape;
 use crate::weights::TensorStore;
 
@@ -21,30 +22,27 @@ impl LayerNorm {
 }
 
 /// A PyTorch Linear: weight `[out, in]`.
+/// A PyTorch Linear (weight `[out, in]`), packed for the matmul kernel.
 pub struct Linear {
-    pub w: Vec<f32>,
+    pub w: PackedMatrix,
     pub b: Option<Vec<f32>>,
-    pub out: usize,
-    pub inp: usize,
 }
 
 impl Linear {
     fn load(t: &mut TensorStore, prefix: &str, out: usize, inp: usize, bias: bool) -> Result<Self> {
         Ok(Self {
-            w: t.take(&format!("{prefix}.weight"), &[out, inp])?,
+            w: PackedMatrix::pack(&t.take(&format!("{prefix}.weight"), &[out, inp])?, out, inp),
             b: if bias {
                 Some(t.take(&format!("{prefix}.bias"), &[out])?)
             } else {
                 None
             },
-            out,
-            inp,
         })
     }
 }
 
 pub struct Conv2d {
-    pub w: Vec<f32>,
+    pub w: PackedMatrix,
     pub b: Option<Vec<f32>>,
     pub shape: ConvShape,
 }
@@ -53,7 +51,11 @@ impl Conv2d {
     fn load(t: &mut TensorStore, prefix: &str, shape: ConvShape, bias: bool) -> Result<Self> {
         let s = shape;
         Ok(Self {
-            w: t.take(&format!("{prefix}.weight"), &[s.cout, s.cin, s.kh, s.kw])?,
+            w: PackedMatrix::pack(
+                &t.take(&format!("{prefix}.weight"), &[s.cout, s.cin, s.kh, s.kw])?,
+                s.cout,
+                s.patch_len(),
+            ),
             b: if bias {
                 Some(t.take(&format!("{prefix}.bias"), &[s.cout])?)
             } else {
@@ -137,9 +139,9 @@ pub struct Ss2dW {
     pub conv_w9: Vec<f32>,
     pub conv_b: Option<Vec<f32>>,
     /// The four directions' x_proj stacked: `[4 (R + 2N), E]`.
-    pub x_proj: Vec<f32>,
-    /// `[4][E][R]`
-    pub dt_proj: Vec<f32>,
+    pub x_proj: PackedMatrix,
+    /// Per direction `[E, R]`.
+    pub dt_proj: Vec<PackedMatrix>,
     /// `[4][E]`
     pub dt_bias: Vec<f32>,
     /// `-exp(A_log)` as `[4][N][E]`.
@@ -162,22 +164,13 @@ impl Ss2dW {
         let (c, e, r) = (g.dim, g.inner, g.dt_rank);
         let (in_x, in_z) = match gate {
             Gate::Z => {
-                let mut w = t.take(&format!("{p}.in_proj.weight"), &[2 * e, c])?;
-                let z = w.split_off(e * c);
-                (
-                    Linear {
-                        w,
-                        b: None,
-                        out: e,
-                        inp: c,
-                    },
-                    Some(Linear {
-                        w: z,
-                        b: None,
-                        out: e,
-                        inp: c,
-                    }),
-                )
+                let w = t.take(&format!("{p}.in_proj.weight"), &[2 * e, c])?;
+                let (x, z) = w.split_at(e * c);
+                let half = |w| Linear {
+                    w: PackedMatrix::pack(w, e, c),
+                    b: None,
+                };
+                (half(x), Some(half(z)))
             }
             Gate::None => (Linear::load(t, &format!("{p}.in_proj"), e, c, false)?, None),
         };
@@ -193,8 +186,16 @@ impl Ss2dW {
         } else {
             None
         };
-        let x_proj = t.take(&format!("{p}.x_proj_weight"), &[4, r + 2 * n, e])?;
+        let x_proj = PackedMatrix::pack(
+            &t.take(&format!("{p}.x_proj_weight"), &[4, r + 2 * n, e])?,
+            4 * (r + 2 * n),
+            e,
+        );
         let dt_proj = t.take(&format!("{p}.dt_projs_weight"), &[4, e, r])?;
+        let dt_proj = dt_proj
+            .chunks_exact(e * r)
+            .map(|w| PackedMatrix::pack(w, e, r))
+            .collect();
         let dt_bias = t.take(&format!("{p}.dt_projs_bias"), &[4, e])?;
         let a_log = t.take(&format!("{p}.A_logs"), &[4 * e, n])?;
         let mut a_neg = vec![0.0; 4 * n * e];

@@ -43,6 +43,8 @@ pub struct Session {
     clip_probs: Vec<f32>,
     frame_logits: Vec<f32>,
     frame_probs: Vec<f32>,
+    /// Framewise steps per window (0 for the linear head).
+    steps: usize,
 }
 
 impl Session {
@@ -74,6 +76,7 @@ impl Session {
             clip_probs: vec![0.0; m],
             frame_logits: vec![0.0; steps * m],
             frame_probs: vec![0.0; steps * m],
+            steps,
             par: Par::new(threads),
             pool,
             model,
@@ -153,15 +156,14 @@ impl Session {
         for (p, &l) in self.frame_probs.iter_mut().zip(&self.frame_logits) {
             *p = sigmoid(l);
         }
-        let cfg = self.model.config();
-        let has_frames = cfg.frame_steps().is_some();
+        let has_frames = self.steps > 0;
         Ok(Prediction {
             clip_logits: &self.clip_logits,
             clip_probs: &self.clip_probs,
             frame_logits: has_frames.then_some(&self.frame_logits[..]),
             frame_probs: has_frames.then_some(&self.frame_probs[..]),
-            steps: cfg.frame_steps().unwrap_or(0),
-            classes: cfg.num_classes(),
+            steps: self.steps,
+            classes: self.clip_logits.len(),
         })
     }
 }
