@@ -1,1 +1,309 @@
-fn main() {}
+//! `amtag`: tag audio files with an Audio Mamba model from the command line.
+
+mod audio;
+mod tag;
+
+use anyhow::{anyhow, bail, Context, Result};
+use audio_mamba_engine::{Model, Session};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "amtag",
+    version,
+    about = "Tag audio files with an Audio Mamba model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Tag audio files (WAV, FLAC, OGG, MP3 at any rate and channel count) or directories.
+    Tag {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Model file (.safetensors); default: the model embedded in this build.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Tags printed per file and per window.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// One JSON object per file on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write framewise probabilities to OUT.csv or OUT.json.
+        #[arg(long, value_name = "OUT")]
+        framewise: Option<PathBuf>,
+        /// Seconds between window starts (default: the model's window length).
+        #[arg(long)]
+        hop: Option<f64>,
+        /// Threads for inference (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Show a model's configuration, parameter count and labels.
+    Info {
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[cfg(default_model)]
+const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(env!("AMTAG_DEFAULT_MODEL")));
+#[cfg(not(default_model))]
+const DEFAULT_MODEL: Option<&[u8]> = None;
+
+fn load_model(path: Option<&Path>) -> Result<Model> {
+    match (path, DEFAULT_MODEL) {
+        (Some(p), _) => Model::load(p).map_err(|e| anyhow!("{e}")),
+        (None, Some(bytes)) => Model::from_bytes(bytes).map_err(|e| anyhow!("embedded model: {e}")),
+        (None, None) => bail!("this build has no embedded model (no trained weights in weights/ yet): pass --model PATH"),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Info { model, json } => info(&model, json),
+        Cmd::Tag {
+            inputs,
+            model,
+            top,
+            json,
+            framewise,
+            hop,
+            threads,
+        } => run_tag(
+            &inputs,
+            model.as_deref(),
+            top,
+            json,
+            framewise.as_deref(),
+            hop,
+            threads,
+        ),
+    };
+    if let Err(e) = result {
+        eprintln!("amtag: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn info(path: &Path, as_json: bool) -> Result<()> {
+    let model = load_model(Some(path))?;
+    let cfg = model.config();
+    if as_json {
+        let v = json!({
+            "file": path,
+            "parameters": model.parameter_count(),
+            "config": serde_json::to_value(cfg)?,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "{} {} ({} parameters)",
+        cfg.name,
+        cfg.version,
+        model.parameter_count()
+    );
+    println!("front end: {}", serde_json::to_string(&cfg.frontend)?);
+    println!("backbone:  {}", serde_json::to_string(&cfg.backbone)?);
+    println!("head:      {}", serde_json::to_string(&cfg.head)?);
+    let (rows, cols) = cfg.image_size();
+    println!(
+        "window:    {:.2} s at {} Hz, image {rows}x{cols}, framewise steps {}",
+        cfg.clip_seconds(),
+        cfg.sample_rate(),
+        cfg.frame_steps().map_or("none".into(), |s| s.to_string())
+    );
+    println!("labels ({}):", cfg.num_classes());
+    for (i, l) in cfg.labels.iter().enumerate() {
+        println!("  {i:4}  {}  {}", l.mid, l.name);
+    }
+    Ok(())
+}
+
+/// Expands directories (recursively, sorted) into the audio files they hold.
+fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            out.push(dir.to_path_buf()); // reported as unreadable later
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| audio::EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            walk(p, &mut files);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files
+}
+
+fn run_tag(
+    inputs: &[PathBuf],
+    model: Option<&Path>,
+    top: usize,
+    as_json: bool,
+    framewise: Option<&Path>,
+    hop: Option<f64>,
+    threads: Option<usize>,
+) -> Result<()> {
+    if let Some(h) = hop {
+        if !(h > 0.0 && h.is_finite()) {
+            bail!("--hop must be a positive number of seconds");
+        }
+    }
+    let model = Arc::new(load_model(model)?);
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut session = Session::new(model.clone(), threads)?;
+    let cfg = model.config().clone();
+    let files = collect_inputs(inputs);
+    if files.is_empty() {
+        bail!(
+            "no audio files found in {}",
+            inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let bar = if files.len() > 1 {
+        let b = ProgressBar::new(files.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
+                .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut failures = Vec::new();
+    let mut frame_rows = Vec::new();
+    let stdout = std::io::stdout();
+    for file in &files {
+        bar.set_message(file.display().to_string());
+        let outcome = audio::decode_mono(file).and_then(|d| {
+            tag::tag_samples(&mut session, &d.samples, d.sample_rate, hop)
+                .context("inference failed")
+        });
+        bar.inc(1);
+        let res = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                bar.suspend(|| eprintln!("amtag: {}: {e:#}", file.display()));
+                failures.push(file.clone());
+                continue;
+            }
+        };
+        let mut out = stdout.lock();
+        if as_json {
+            let v = json!({
+                "file": file,
+                "model": format!("{} {}", cfg.name, cfg.version),
+                "duration_s": res.duration_s,
+                "tags": tag::top_tags(&res.file_probs, &cfg.labels, top),
+                "windows": res.windows.iter().map(|(a, b, p)| tag::Window {
+                    start_s: *a, end_s: *b, tags: tag::top_tags(p, &cfg.labels, top)
+                }).collect::<Vec<_>>(),
+            });
+            bar.suspend(|| writeln!(out, "{v}"))?;
+        } else {
+            bar.suspend(|| -> std::io::Result<()> {
+                writeln!(
+                    out,
+                    "{}  ({:.1} s, {} windows)",
+                    file.display(),
+                    res.duration_s,
+                    res.windows.len()
+                )?;
+                for t in tag::top_tags(&res.file_probs, &cfg.labels, top) {
+                    writeln!(out, "  {:.3}  {}", t.probability, t.label)?;
+                }
+                Ok(())
+            })?;
+        }
+        if framewise.is_some() {
+            frame_rows.push((file.clone(), res.frames));
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(path) = framewise {
+        write_framewise(path, &cfg.labels, &frame_rows)?;
+    }
+    if !failures.is_empty() {
+        bail!("{} of {} files failed", failures.len(), files.len());
+    }
+    Ok(())
+}
+
+type FrameRows = Vec<(PathBuf, Vec<(f64, f64, Vec<f32>)>)>;
+
+fn write_framewise(
+    path: &Path,
+    labels: &[audio_mamba_engine::Label],
+    rows: &FrameRows,
+) -> Result<()> {
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    if is_json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(file, frames)| {
+                json!({
+                    "file": file,
+                    "labels": labels.iter().map(|l| &l.name).collect::<Vec<_>>(),
+                    "frames": frames.iter().map(|(a, b, p)| json!({"start_s": a, "end_s": b, "probabilities": p})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::to_writer(&mut f, &v)?;
+    } else {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let header: Vec<String> = labels.iter().map(|l| quote(&l.name)).collect();
+        writeln!(f, "file,start_s,end_s,{}", header.join(","))?;
+        for (file, frames) in rows {
+            for (a, b, p) in frames {
+                let vals: Vec<String> = p.iter().map(|v| format!("{v:.4}")).collect();
+                writeln!(
+                    f,
+                    "{},{a:.3},{b:.3},{}",
+                    quote(&file.display().to_string()),
+                    vals.join(",")
+                )?;
+            }
+        }
+    }
+    f.flush()?;
+    Ok(())
+}

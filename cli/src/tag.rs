@@ -1,0 +1,96 @@
+//! Tagging a whole recording: windows at the model rate, per-window and per-file tags, and
+//! framewise tables.
+
+use anyhow::Result;
+use audio_mamba_engine::{resample::resample_mono, Label, Session};
+use serde::Serialize;
+
+#[derive(Serialize, Clone)]
+pub struct Tag {
+    pub label: String,
+    pub mid: String,
+    pub probability: f32,
+}
+
+#[derive(Serialize)]
+pub struct Window {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub tags: Vec<Tag>,
+}
+
+/// Everything computed for one file.
+pub struct FileResult {
+    pub duration_s: f64,
+    /// Per class: the highest window probability (a sound present anywhere tags the file).
+    pub file_probs: Vec<f32>,
+    pub windows: Vec<(f64, f64, Vec<f32>)>,
+    /// Framewise rows `(start_s, end_s, probs)`; window rows for models without framewise output.
+    pub frames: Vec<(f64, f64, Vec<f32>)>,
+}
+
+pub fn top_tags(probs: &[f32], labels: &[Label], k: usize) -> Vec<Tag> {
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    idx.into_iter()
+        .take(k)
+        .map(|i| Tag {
+            label: labels[i].name.clone(),
+            mid: labels[i].mid.clone(),
+            probability: probs[i],
+        })
+        .collect()
+}
+
+/// Runs the model over `samples` (mono, at `rate`) in windows `hop_s` apart.
+pub fn tag_samples(
+    session: &mut Session,
+    samples: &[f32],
+    rate: u32,
+    hop_s: Option<f64>,
+) -> Result<FileResult> {
+    let cfg = session.model().config().clone();
+    let sr = cfg.sample_rate();
+    let audio = resample_mono(samples, rate, sr)?;
+    let win = cfg.clip_samples();
+    let hop = hop_s.map_or(win, |h| ((h * sr as f64).round() as usize).clamp(1, win));
+    let mut starts: Vec<usize> = (0..)
+        .map(|i| i * hop)
+        .take_while(|&s| s + win < audio.len())
+        .collect();
+    // The last window ends at the end of the file (zero-padded when the file is shorter).
+    let last = audio.len().saturating_sub(win);
+    if starts.last() != Some(&last) {
+        starts.push(last);
+    }
+    let m = cfg.num_classes();
+    let mut res = FileResult {
+        duration_s: audio.len() as f64 / sr as f64,
+        file_probs: vec![0.0; m],
+        windows: Vec::new(),
+        frames: Vec::new(),
+    };
+    for &s in &starts {
+        let end = (s + win).min(audio.len());
+        let p = session.run(&audio[s..end])?;
+        let (t0, t1) = (s as f64 / sr as f64, end as f64 / sr as f64);
+        for (f, &v) in res.file_probs.iter_mut().zip(p.clip_probs) {
+            *f = f.max(v);
+        }
+        res.windows.push((t0, t1, p.clip_probs.to_vec()));
+        match p.frame_probs {
+            Some(fp) => {
+                let step = cfg.clip_seconds() / p.steps as f64;
+                for (j, row) in fp.chunks_exact(m).enumerate() {
+                    let a = t0 + j as f64 * step;
+                    if a < res.duration_s {
+                        res.frames
+                            .push((a, (a + step).min(res.duration_s), row.to_vec()));
+                    }
+                }
+            }
+            None => res.frames.push((t0, t1, p.clip_probs.to_vec())),
+        }
+    }
+    Ok(res)
+}
