@@ -263,8 +263,8 @@ impl ModelConfig {
         if b.mlp_ratio < 0.0 {
             return bad("mlp_ratio must be >= 0".into());
         }
-        if b.patch_embed == PatchEmbed::V2 && b.patch_size != 4 {
-            return bad("patch_embed v2 needs patch_size 4".into());
+        if b.patch_embed == PatchEmbed::V2 && (b.patch_size != 4 || b.dims % 2 != 0) {
+            return bad("patch_embed v2 needs patch_size 4 and even dims".into());
         }
         if b.patch_size == 0 {
             return bad("patch_size must be > 0".into());
