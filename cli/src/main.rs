@@ -1,6 +1,7 @@
 //! `amtag`: tag audio files with an Audio Mamba model from the command line.
 
 mod audio;
+mod bench;
 mod tag;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -48,6 +49,20 @@ enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Time the CPU engine on one window; prints one JSON line.
+    Bench {
+        /// tiny | micro | nano (random weights), a config JSON, or a model file.
+        #[arg(long, default_value = "nano")]
+        config: String,
+        /// Window length in seconds (configs only; default: the config's).
+        #[arg(long)]
+        seconds: Option<f64>,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 10)]
+        iters: usize,
+    },
     /// Show a model's configuration, parameter count and labels.
     Info {
         model: PathBuf,
@@ -73,6 +88,12 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Info { model, json } => info(&model, json),
+        Cmd::Bench {
+            config,
+            seconds,
+            threads,
+            iters,
+        } => bench::run(&config, seconds, threads, iters),
         Cmd::Tag {
             inputs,
             model,

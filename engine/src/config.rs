@@ -243,6 +243,46 @@ impl ModelConfig {
         self.frame_steps().map(|t| self.clip_seconds() / t as f64)
     }
 
+    /// Multiply-accumulates of one window through backbone and head (front end excluded); the
+    /// selective scan counts 3 per channel x state x token x direction (decay, input, output).
+    pub fn macs(&self) -> u64 {
+        let b = &self.backbone;
+        let (rows, cols) = self.image_size();
+        let c0 = b.dims as u64;
+        let px = (rows * cols) as u64;
+        let mut total = match b.patch_embed {
+            PatchEmbed::V1 => px * c0,
+            PatchEmbed::V2 => px / 4 * 9 * (c0 / 2) + px / 16 * 9 * (c0 / 2) * c0,
+        };
+        let stages = self.stages();
+        for (i, s) in stages.iter().enumerate() {
+            let (l, c, e) = ((s.height * s.width) as u64, s.dim as u64, s.inner as u64);
+            let (n, r, h) = (b.d_state as u64, s.dt_rank as u64, s.mlp_hidden as u64);
+            let in_proj = if b.gate == Gate::Z { 2 * e } else { e };
+            let block = l * c * in_proj
+                + l * e * 9
+                + l * e * 4 * (r + 2 * n)
+                + 4 * l * r * e
+                + 4 * l * e * n * 3
+                + l * e * c
+                + 2 * l * c * h;
+            total += block * s.depth as u64;
+            if i + 1 < stages.len() {
+                total += match b.downsample {
+                    Downsample::Merge => l / 4 * 4 * c * 2 * c,
+                    Downsample::Conv => l / 4 * 9 * c * 2 * c,
+                };
+            }
+        }
+        let last = stages.last().expect("validated");
+        let tokens = (last.height * last.width) as u64;
+        total
+            + match self.head {
+                HeadConfig::Tscam => tokens * last.dim as u64 * 3 * self.num_classes() as u64,
+                HeadConfig::Linear => last.dim as u64 * self.num_classes() as u64,
+            }
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.format != "audio-mamba" {

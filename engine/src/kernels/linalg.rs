@@ -137,6 +137,11 @@ fn kernel<const FMA: bool>(
 
 #[inline(always)]
 fn tile<const R: usize, const FMA: bool>(rows: [&[f32]; R], bp: &[f32]) -> [[f32; NR]; R] {
+    #[cfg(target_arch = "x86_64")]
+    if FMA {
+        // SAFETY: FMA is only true inside `kernel_avx2`, which runs only on AVX2+FMA CPUs.
+        return unsafe { tile_fma::<R>(rows, bp) };
+    }
     let mut acc = [[0.0f32; NR]; R];
     let k = rows[0].len();
     for p in 0..k {
@@ -154,6 +159,34 @@ fn tile<const R: usize, const FMA: bool>(rows: [&[f32]; R], bp: &[f32]) -> [[f32
         }
     }
     acc
+}
+
+/// The register tile with explicit AVX2 intrinsics: written as arrays, LLVM spills the
+/// accumulators to the stack on every step.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn tile_fma<const R: usize>(rows: [&[f32]; R], bp: &[f32]) -> [[f32; NR]; R] {
+    use std::arch::x86_64::*;
+    let k = rows[0].len();
+    debug_assert!(bp.len() >= k * NR);
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    let b = bp.as_ptr();
+    for p in 0..k {
+        let b0 = _mm256_loadu_ps(b.add(p * NR));
+        let b1 = _mm256_loadu_ps(b.add(p * NR + 8));
+        for r in 0..R {
+            let a = _mm256_set1_ps(*rows[r].get_unchecked(p));
+            lo[r] = _mm256_fmadd_ps(a, b0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(a, b1, hi[r]);
+        }
+    }
+    let mut out = [[0.0f32; NR]; R];
+    for r in 0..R {
+        _mm256_storeu_ps(out[r].as_mut_ptr(), lo[r]);
+        _mm256_storeu_ps(out[r].as_mut_ptr().add(8), hi[r]);
+    }
+    out
 }
 
 #[inline(always)]

@@ -36,8 +36,17 @@ impl Model {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let config = read_config(bytes)?;
-        let mut tensors = TensorStore::parse(bytes)?;
-        let parameters = tensors.parameter_count();
+        let tensors = TensorStore::parse(bytes)?;
+        Self::build(config, tensors)
+    }
+
+    /// A model of `config` with synthetic (untrained, VMamba-style initial) weights: for
+    /// benchmarks and tests of configs that have no file.
+    pub fn random(config: ModelConfig, seed: u64) -> Result<Self> {
+        Self::build(config, TensorStore::synthetic(seed))
+    }
+
+    fn build(config: ModelConfig, mut tensors: TensorStore) -> Result<Self> {
         let bn0 = match &config.frontend {
             FrontendConfig::Htsat(h) => {
                 let n = [h.n_mels];
@@ -58,6 +67,7 @@ impl Model {
             .map(|(i, &g)| StageW::load(&mut tensors, &config, i, g, i + 1 == geoms.len()))
             .collect::<Result<Vec<_>>>()?;
         let head = HeadW::load(&mut tensors, &config, *geoms.last().expect("validated"))?;
+        let parameters = tensors.taken();
         tensors.finish()?;
         Ok(Self {
             config,
@@ -73,7 +83,7 @@ impl Model {
         &self.config
     }
 
-    /// Number of learned values in the file (BatchNorm running statistics included).
+    /// Number of values in the model's tensors (BatchNorm running statistics included).
     pub fn parameter_count(&self) -> usize {
         self.parameters
     }

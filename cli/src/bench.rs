@@ -1,0 +1,134 @@
+//! `amtag bench`: median time per window of a model config (random weights) or model file on
+//! this machine, with the machine's single-precision GEMM rate as the yardstick.
+
+use anyhow::{anyhow, Result};
+use audio_mamba_engine::{Model, ModelConfig, Session};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const CONFIGS: &[(&str, &str)] = &[
+    ("tiny", include_str!("../../training/configs/tiny.json")),
+    ("micro", include_str!("../../training/configs/micro.json")),
+    ("nano", include_str!("../../training/configs/nano.json")),
+];
+
+/// A named config (tiny, micro, nano), a config JSON file, or a model file.
+pub fn resolve(spec: &str, seconds: Option<f64>) -> Result<Model> {
+    if spec.ends_with(".safetensors") {
+        if seconds.is_some() {
+            return Err(anyhow!("--seconds applies to configs, not model files"));
+        }
+        return Ok(Model::load(spec)?);
+    }
+    let json = match CONFIGS.iter().find(|(n, _)| *n == spec) {
+        Some((_, j)) => j.to_string(),
+        None => std::fs::read_to_string(Path::new(spec)).map_err(|e| {
+            anyhow!("{spec}: not tiny|micro|nano, a config file or a model file ({e})")
+        })?,
+    };
+    let mut cfg = ModelConfig::from_json(&json)?;
+    if let Some(s) = seconds {
+        rescale(&mut cfg, s)?;
+    }
+    Ok(Model::random(cfg, 1)?)
+}
+
+/// Changes the window length, keeping the STFT-frames-to-image ratio of the config.
+fn rescale(cfg: &mut ModelConfig, seconds: f64) -> Result<()> {
+    let mut json: serde_json::Value = serde_json::to_value(&*cfg)?;
+    let fe = &mut json["frontend"];
+    let old = fe["clip_samples"].as_f64().unwrap();
+    let rate = fe["sample_rate"].as_f64().unwrap();
+    let new = (seconds * rate).round();
+    let frames = fe["target_frames"].as_f64().unwrap() * new / old;
+    // Keep the image width a multiple of what the backbone needs (patch * 2^(stages-1) * ratio).
+    let ratio = fe.get("freq_ratio").and_then(|v| v.as_f64()).unwrap_or(1.0);
+    let quantum = (cfg.backbone.patch_size << (cfg.backbone.depths.len() - 1)) as f64 * ratio;
+    fe["clip_samples"] = serde_json::json!(new as u64);
+    fe["target_frames"] = serde_json::json!(((frames / quantum).round().max(1.0) * quantum) as u64);
+    *cfg = ModelConfig::from_json(&json.to_string())?;
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// GFLOP/s of the `gemm` crate on a 1024^3 product with the same threads: this machine's sgemm.
+fn sgemm_gflops(threads: usize) -> f64 {
+    let n = 1024;
+    let a = vec![1.0f32; n * n];
+    let b = vec![0.5f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    let times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            // SAFETY: all three buffers are n x n, row-major with the strides given.
+            pool.install(|| unsafe {
+                gemm::gemm(
+                    n,
+                    n,
+                    n,
+                    c.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    1,
+                    n as isize,
+                    b.as_ptr(),
+                    1,
+                    n as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    par,
+                )
+            });
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    2.0 * (n * n * n) as f64 / median(times) / 1e9
+}
+
+pub fn run(spec: &str, seconds: Option<f64>, threads: usize, iters: usize) -> Result<()> {
+    let model = Arc::new(resolve(spec, seconds)?);
+    let cfg = model.config().clone();
+    let mut session = Session::new(model.clone(), threads)?;
+    let wave: Vec<f32> = (0..cfg.clip_samples())
+        .map(|i| 0.3 * ((i as f32 * 0.013).sin() + (i as f32 * 0.0021).sin()))
+        .collect();
+    let mut times = Vec::with_capacity(iters);
+    for _ in 0..iters.max(1) {
+        let t = Instant::now();
+        session.run(&wave)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let ms = median(times) * 1e3;
+    let gflops = 2.0 * cfg.macs() as f64 / (ms / 1e3) / 1e9;
+    let peak = sgemm_gflops(threads);
+    println!(
+        "{{\"model\":\"{}\",\"backend\":\"cpu\",\"threads\":{threads},\"window_s\":{:.2},\"parameters\":{},\"gmacs\":{:.3},\"median_ms\":{ms:.2},\"windows_per_s\":{:.2},\"realtime_factor\":{:.1},\"gflops\":{gflops:.1},\"sgemm_gflops\":{peak:.1},\"fraction_of_sgemm\":{:.3}}}",
+        cfg.name,
+        cfg.clip_seconds(),
+        model.parameter_count(),
+        cfg.macs() as f64 / 1e9,
+        1e3 / ms,
+        cfg.clip_seconds() / (ms / 1e3),
+        gflops / peak
+    );
+    Ok(())
+}
