@@ -29,26 +29,9 @@ pub fn resolve(spec: &str, seconds: Option<f64>) -> Result<Model> {
     };
     let mut cfg = ModelConfig::from_json(&json)?;
     if let Some(s) = seconds {
-        rescale(&mut cfg, s)?;
+        cfg = cfg.with_clip_seconds(s)?;
     }
     Ok(Model::random(cfg, 1)?)
-}
-
-/// Changes the window length, keeping the STFT-frames-to-image ratio of the config.
-fn rescale(cfg: &mut ModelConfig, seconds: f64) -> Result<()> {
-    let mut json: serde_json::Value = serde_json::to_value(&*cfg)?;
-    let fe = &mut json["frontend"];
-    let old = fe["clip_samples"].as_f64().unwrap();
-    let rate = fe["sample_rate"].as_f64().unwrap();
-    let new = (seconds * rate).round();
-    let frames = fe["target_frames"].as_f64().unwrap() * new / old;
-    // Keep the image width a multiple of what the backbone needs (patch * 2^(stages-1) * ratio).
-    let ratio = fe.get("freq_ratio").and_then(|v| v.as_f64()).unwrap_or(1.0);
-    let quantum = (cfg.backbone.patch_size << (cfg.backbone.depths.len() - 1)) as f64 * ratio;
-    fe["clip_samples"] = serde_json::json!(new as u64);
-    fe["target_frames"] = serde_json::json!(((frames / quantum).round().max(1.0) * quantum) as u64);
-    *cfg = ModelConfig::from_json(&json.to_string())?;
-    Ok(())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -243,6 +243,30 @@ impl ModelConfig {
         self.frame_steps().map(|t| self.clip_seconds() / t as f64)
     }
 
+    /// The same model with a window of `seconds`: clip length and image width scale together
+    /// (width rounded to what the backbone can divide), so the time resolution is kept.
+    pub fn with_clip_seconds(&self, seconds: f64) -> Result<Self> {
+        let mut cfg = self.clone();
+        let quantum =
+            (self.backbone.patch_size << (self.backbone.depths.len() - 1)) * self.freq_ratio();
+        let scale = |samples: &mut usize, frames: &mut usize, rate: u32| {
+            let new = (seconds * rate as f64).round() as usize;
+            let f = *frames as f64 * new as f64 / *samples as f64;
+            *frames = ((f / quantum as f64).round() as usize).max(1) * quantum;
+            *samples = new;
+        };
+        match &mut cfg.frontend {
+            FrontendConfig::Htsat(h) => {
+                scale(&mut h.clip_samples, &mut h.target_frames, h.sample_rate)
+            }
+            FrontendConfig::Kaldi(k) => {
+                scale(&mut k.clip_samples, &mut k.target_frames, k.sample_rate)
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Multiply-accumulates of one window through backbone and head (front end excluded); the
     /// selective scan counts 3 per channel x state x token x direction (decay, input, output).
     pub fn macs(&self) -> u64 {
