@@ -3,8 +3,9 @@ one run, and prints the ratio.
 
     python bench_torch.py --config nano --threads 1 [--iters 5] [--amtag ../target/release/amtag]
 
-The reference runs in eval mode under torch.inference_mode() with its chunked (parallel)
-selective scan, the fastest form it has; the engine runs `amtag bench` on the exported file.
+The reference runs in eval mode under torch.inference_mode(), with `--scan ref` (the plain
+selective scan of model.md, the reference semantics) or `--scan chunked` (the parallel form used
+for training, PyTorch's fastest); the engine runs `amtag bench` on the exported file.
 """
 
 import argparse
@@ -29,6 +30,7 @@ def main() -> int:
     ap.add_argument("--config", default="nano", help="tiny | micro | nano | path to a config JSON")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--scan", choices=["ref", "chunked"], default="chunked")
     ap.add_argument("--amtag", default=os.path.join(os.path.dirname(__file__), "../target/release/amtag"))
     args = ap.parse_args()
 
@@ -39,7 +41,7 @@ def main() -> int:
         config = Config.from_json(f.read())
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    model = AudioMamba(config, scan_impl="chunked").eval()
+    model = AudioMamba(config, scan_impl=args.scan).eval()
     n = config.frontend.clip_samples
     t = torch.arange(n, dtype=torch.float32)
     wave = (0.3 * (torch.sin(t * 0.013) + torch.sin(t * 0.0021)))[None]
@@ -65,6 +67,7 @@ def main() -> int:
         "threads": args.threads,
         "window_s": n / config.frontend.sample_rate,
         "torch_version": torch.__version__,
+        "torch_scan": args.scan,
         "torch_median_ms": round(torch_ms, 1),
         "rust_median_ms": rust["median_ms"],
         "speedup": round(torch_ms / rust["median_ms"], 1),

@@ -141,3 +141,71 @@ fn missing_file_is_an_io_error_with_the_path() {
     let e = Model::load("/nonexistent/model.safetensors").err().unwrap();
     assert!(e.to_string().contains("/nonexistent/model.safetensors"));
 }
+
+/// Rewrites the golden model with every tensor stored as `dtype` (values rounded through it).
+fn rewrite_as(dtype: Dtype) -> (Vec<u8>, Vec<u8>) {
+    let round = |b: &[u8]| -> (Vec<u8>, Vec<u8>) {
+        let v = f32::from_le_bytes(b.try_into().unwrap());
+        match dtype {
+            Dtype::BF16 => {
+                let h = half::bf16::from_f32(v);
+                (h.to_le_bytes().to_vec(), h.to_f32().to_le_bytes().to_vec())
+            }
+            _ => {
+                let h = half::f16::from_f32(v);
+                (h.to_le_bytes().to_vec(), h.to_f32().to_le_bytes().to_vec())
+            }
+        }
+    };
+    let bytes = golden_bytes();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone();
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>, Vec<u8>)> = st
+        .iter()
+        .map(|(n, v)| {
+            let (half, full): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+                v.data().chunks_exact(4).map(round).unzip();
+            (
+                n.to_string(),
+                v.shape().to_vec(),
+                half.concat(),
+                full.concat(),
+            )
+        })
+        .collect();
+    let half: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, s, h, _)| (n.clone(), TensorView::new(dtype, s.clone(), h).unwrap()))
+        .collect();
+    let full: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, s, _, f)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), f).unwrap(),
+            )
+        })
+        .collect();
+    (
+        safetensors::serialize(half, meta.clone()).unwrap(),
+        safetensors::serialize(full, meta).unwrap(),
+    )
+}
+
+#[test]
+fn f16_and_bf16_files_decode_to_the_same_model_as_their_rounded_f32() {
+    use audio_mamba_engine::Session;
+    use std::sync::Arc;
+    for dtype in [Dtype::F16, Dtype::BF16] {
+        let (half, full) = rewrite_as(dtype);
+        let run = |bytes: &[u8]| {
+            let m = Arc::new(Model::from_bytes(bytes).unwrap());
+            let n = m.config().clip_samples();
+            let mut s = Session::new(m, 1).unwrap();
+            let wave: Vec<f32> = (0..n).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+            s.run(&wave).unwrap().clip_logits.to_vec()
+        };
+        assert_eq!(run(&half), run(&full), "{dtype:?}");
+    }
+}

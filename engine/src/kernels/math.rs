@@ -48,24 +48,12 @@ pub fn fast_ln(x: f32) -> f32 {
     e as f32 * LN2 + series
 }
 
-/// ln(1 + z) for z >= 0 with relative error below 4e-7, accurate for tiny z too (Goldberg's correction: the rounding of 1 + z
-/// cancels out in ln(u) * z / (u - 1)).
-#[inline(always)]
-pub fn fast_ln1p(z: f32) -> f32 {
-    let u = 1.0 + z;
-    let d = u - 1.0;
-    if d == 0.0 {
-        z
-    } else {
-        fast_ln(u) * (z / d)
-    }
-}
-
 /// softplus(x) = ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|), which never overflows.
-/// Absolute error below 3e-7 * max(1, |x|).
+/// Absolute error below 3e-7 * max(1, |x|). Only the absolute error matters for delta, so the
+/// rounding of 1 + e^-|x| (at most 6e-8) is accepted rather than paying ln1p's extra division.
 #[inline(always)]
 pub fn softplus(x: f32) -> f32 {
-    x.max(0.0) + fast_ln1p(fast_exp(-x.abs()))
+    x.max(0.0) + fast_ln(1.0 + fast_exp(-x.abs()))
 }
 
 /// x * sigmoid(x).
@@ -119,18 +107,13 @@ mod tests {
     }
 
     #[test]
-    fn ln_and_ln1p_error_bound() {
+    fn ln_error_bound() {
         for x in sweep(1e-6, 1e4, 100_000) {
             let err = (fast_ln(x) as f64 - (x as f64).ln()).abs();
             assert!(
                 err < 2e-7 * (x as f64).ln().abs().max(1.0),
                 "ln({x}) err {err:e}"
             );
-        }
-        for z in sweep(0.0, 1.0, 100_000).chain([1e-12, 1e-9, 3e-8, 1e-5]) {
-            let exact = (z as f64).ln_1p();
-            let err = (fast_ln1p(z) as f64 - exact).abs();
-            assert!(err <= 4e-7 * exact, "ln1p({z}) err {err:e}");
         }
     }
 
