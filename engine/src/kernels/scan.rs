@@ -4,8 +4,8 @@
 //! Layout: every per-token tensor is token-major (`[L, channels]`) in the grid's row-major token
 //! order. Instead of materialising the four scan sequences, direction k walks the tokens in its
 //! own order and adds its output straight into the token's row, which is the cross-merge. Work is
-//! split into blocks of 16 channels: each block owns a `[d_state, 16]` state that stays in L1,
-//! and its 16 lanes map onto SIMD registers.
+//! split into groups of channels whose `[channels, d_state]` state stays in L1; within a group,
+//! 16 channels at a time map onto SIMD registers.
 
 use super::math::{fast_exp, softplus};
 use super::par::{Par, SharedMut};
@@ -73,90 +73,152 @@ pub fn ss2d_scan(par: Par, dims: ScanDims, p: &ScanParams, x: &ScanInputs, y: &m
     let (l, e) = (dims.len(), dims.e);
     assert!(x.u.len() >= l * e && x.delta_raw.len() >= 4 * l * e && y.len() >= l * e);
     assert!(x.dbl.len() >= l * dims.dbl_row() && p.a_neg.len() >= 4 * dims.n * e);
+    // Channel groups: one per thread at least, and small enough that a group's state fits the
+    // stack buffer. Groups are whole 16-lane blocks except the last.
     let blocks = e.div_ceil(LANES);
+    let per_group_max = (STATE_FLOATS / (LANES * dims.n)).max(1);
+    let groups = blocks
+        .div_ceil(per_group_max)
+        .max(par.threads().min(blocks));
+    let per_group = blocks.div_ceil(groups);
     let out = SharedMut::new(y);
-    par.for_each(blocks, |b| {
-        let d0 = b * LANES;
-        // SAFETY: block b writes only channels d0..d0+LANES of every token: disjoint from others.
-        unsafe {
-            if d0 + LANES <= e {
-                scan_block_dispatch(dims, p, x, out, d0);
-            } else {
-                for d in d0..e {
-                    scan_block::<1>(dims, p, x, out, d);
-                }
-            }
-        }
+    par.for_each(blocks.div_ceil(per_group), |g| {
+        let c0 = g * per_group * LANES;
+        let c1 = ((g + 1) * per_group * LANES).min(e);
+        // SAFETY: group g writes only channels c0..c1 of every token: disjoint from others.
+        unsafe { scan_group_dispatch(dims, p, x, out, c0, c1) }
     });
 }
 
-unsafe fn scan_block_dispatch(
+/// Floats of selective-scan state one task keeps on its stack (64 KiB).
+const STATE_FLOATS: usize = 16 * 1024;
+
+unsafe fn scan_group_dispatch(
     dims: ScanDims,
     p: &ScanParams,
     x: &ScanInputs,
     y: SharedMut,
-    d0: usize,
+    c0: usize,
+    c1: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            return scan_block_avx2(dims, p, x, y, d0);
+            return scan_group_avx2(dims, p, x, y, c0, c1);
         }
     }
-    scan_block::<LANES>(dims, p, x, y, d0)
+    scan_group(dims, p, x, y, c0, c1)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn scan_block_avx2(dims: ScanDims, p: &ScanParams, x: &ScanInputs, y: SharedMut, d0: usize) {
-    scan_block::<LANES>(dims, p, x, y, d0)
-}
-
-/// Scans channels `d0..d0+W` through all four directions and writes their merged output.
-#[inline(always)]
-unsafe fn scan_block<const W: usize>(
+unsafe fn scan_group_avx2(
     dims: ScanDims,
     p: &ScanParams,
     x: &ScanInputs,
     y: SharedMut,
-    d0: usize,
+    c0: usize,
+    c1: usize,
+) {
+    scan_group(dims, p, x, y, c0, c1)
+}
+
+/// Scans channels `c0..c1` through all four directions and writes their merged output. Each
+/// step handles all of the group's channels of one token, so every step reads one contiguous
+/// stretch of each row whatever the direction's order (column-major steps jump a whole grid row,
+/// and walking one 16-channel block at a time would touch a new page per step).
+#[inline(always)]
+unsafe fn scan_group(
+    dims: ScanDims,
+    p: &ScanParams,
+    x: &ScanInputs,
+    y: SharedMut,
+    c0: usize,
+    c1: usize,
 ) {
     let ScanDims { e, n, r, .. } = dims;
     let l = dims.len();
     let row = dims.dbl_row();
-    let mut h = [0.0f32; LANES * MAX_D_STATE];
+    let mut h = [0.0f32; STATE_FLOATS];
+    let full_end = c0 + (c1 - c0) / LANES * LANES;
     for k in 0..4 {
-        h[..n * W].fill(0.0);
-        let bias: [f32; W] = std::array::from_fn(|c| p.dt_bias[k * e + d0 + c]);
-        let dd: [f32; W] = std::array::from_fn(|c| p.d[k * e + d0 + c]);
+        h[..(c1 - c0) * n].fill(0.0);
         let a_k = &p.a_neg[k * n * e..(k + 1) * n * e];
         let delta_k = &x.delta_raw[k * l * e..(k + 1) * l * e];
         let bc_off = k * (r + 2 * n) + r;
         for t in 0..l {
             let tok = dims.token(k, t);
-            let u: &[f32; W] = x.u[tok * e + d0..][..W].try_into().unwrap();
-            let dr: &[f32; W] = delta_k[tok * e + d0..][..W].try_into().unwrap();
-            let delta: [f32; W] = std::array::from_fn(|c| softplus(dr[c] + bias[c]));
-            let du: [f32; W] = std::array::from_fn(|c| delta[c] * u[c]);
             let bc = &x.dbl[tok * row + bc_off..][..2 * n];
-            let (bs, cs) = bc.split_at(n);
-            let mut acc = [0.0f32; W];
-            for s in 0..n {
-                let a: &[f32; W] = a_k[s * e + d0..][..W].try_into().unwrap();
-                let hs: &mut [f32; W] = (&mut h[s * W..(s + 1) * W]).try_into().unwrap();
-                let (b, cc) = (bs[s], cs[s]);
-                for c in 0..W {
-                    hs[c] = fast_exp(delta[c] * a[c]) * hs[c] + du[c] * b;
-                    acc[c] += cc * hs[c];
-                }
+            let step = Step {
+                k,
+                tok,
+                e,
+                n,
+                a_k,
+                delta_k,
+                bc,
+                p,
+                x,
+                y,
+            };
+            let mut d0 = c0;
+            while d0 < full_end {
+                step.lanes::<LANES>(d0, &mut h[(d0 - c0) * n..(d0 - c0 + LANES) * n]);
+                d0 += LANES;
             }
-            let dst = y.at(tok * e + d0);
+            for d in full_end..c1 {
+                step.lanes::<1>(d, &mut h[(d - c0) * n..(d - c0 + 1) * n]);
+            }
+        }
+    }
+}
+
+/// One token of one direction.
+struct Step<'a> {
+    k: usize,
+    tok: usize,
+    e: usize,
+    n: usize,
+    a_k: &'a [f32],
+    delta_k: &'a [f32],
+    bc: &'a [f32],
+    p: &'a ScanParams<'a>,
+    x: &'a ScanInputs<'a>,
+    y: SharedMut,
+}
+
+impl Step<'_> {
+    /// Advances channels `d0..d0+W` (state `h`: `[n][W]`) by one token.
+    #[inline(always)]
+    unsafe fn lanes<const W: usize>(&self, d0: usize, h: &mut [f32]) {
+        let Step { k, tok, e, n, .. } = *self;
+        let u: &[f32; W] = self.x.u[tok * e + d0..][..W].try_into().unwrap();
+        let dr: &[f32; W] = self.delta_k[tok * e + d0..][..W].try_into().unwrap();
+        let bias = &self.p.dt_bias[k * e + d0..][..W];
+        let dd = &self.p.d[k * e + d0..][..W];
+        // Plain loops, not array::from_fn: its closure is not inlined into the AVX2 caller and
+        // would run without the target features (scalar).
+        let (mut delta, mut du, mut acc) = ([0.0f32; W], [0.0f32; W], [0.0f32; W]);
+        for c in 0..W {
+            delta[c] = softplus(dr[c] + bias[c]);
+            du[c] = delta[c] * u[c];
+            acc[c] = dd[c] * u[c];
+        }
+        let (bs, cs) = self.bc.split_at(n);
+        for s in 0..n {
+            let a: &[f32; W] = self.a_k[s * e + d0..][..W].try_into().unwrap();
+            let hs: &mut [f32; W] = (&mut h[s * W..(s + 1) * W]).try_into().unwrap();
+            let (b, cc) = (bs[s], cs[s]);
             for c in 0..W {
-                let v = acc[c] + dd[c] * u[c];
-                let o = dst.add(c);
-                *o = if k == 0 { v } else { *o + v };
+                hs[c] = fast_exp(delta[c] * a[c]) * hs[c] + du[c] * b;
+                acc[c] += cc * hs[c];
             }
+        }
+        let dst = self.y.at(tok * e + d0);
+        for (c, v) in acc.iter().enumerate() {
+            let o = dst.add(c);
+            *o = if k == 0 { *v } else { *o + v };
         }
     }
 }
