@@ -20,13 +20,11 @@ pub fn fast_exp(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let f = (x - n * LN2_HI) - n * LN2_LO; // |f| <= ln2 / 2
-                                           // e^f by its Taylor series to degree 7: truncation error 0.347^8 / 8! < 6e-9.
+                                           // e^f by its Taylor series to degree 6: truncation error 0.347^7 / 7! < 1.3e-7.
     let p = 1.0
         + f * (1.0
             + f * (0.5
-                + f * (1.0 / 6.0
-                    + f * (1.0 / 24.0
-                        + f * (1.0 / 120.0 + f * (1.0 / 720.0 + f * (1.0 / 5040.0)))))));
+                + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0))))));
     p * f32::from_bits(((ni + 127) as u32) << 23)
 }
 
