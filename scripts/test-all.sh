@@ -9,6 +9,8 @@ need=()
 for pkg in pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"
@@ -20,3 +22,12 @@ fi
 # One optimised build serves the tests, the CLI and (later) the plugin bundles.
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo test --workspace --release --locked
+
+# Dataset pipeline unit tests (synthetic data; no PyTorch). A private venv keeps the system
+# Python untouched; the onset tests that need fluidsynth/timidity skip when those are absent.
+venv=target/py-test-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q numpy==2.4.6 scipy==1.17.1 soundfile==0.14.0 pytest==9.2.0
+fi
+"$venv/bin/python" -m pytest -q training/data_pipeline/tests
