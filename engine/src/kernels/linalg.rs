@@ -80,8 +80,7 @@ fn kernel_dispatch(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if super::has_avx2_fma() {
             // SAFETY: the CPU has the features the function is compiled for.
             return unsafe { kernel_avx2(a, a_rs, m, w, bias, out, acc) };
         }
@@ -277,6 +276,10 @@ mod tests {
                     .collect();
                 assert_close(&acc, &plus1, 1e-6, "matmul accumulate");
             }
+            // The portable path (CPUs without AVX2/FMA), called directly.
+            let mut out = vec![f32::NAN; m * n];
+            kernel::<false>(&a, k, m, &packed, Some(&b), &mut out, false);
+            assert_close(&out, &expect, 1e-6, "portable matmul");
         }
     }
 

@@ -103,8 +103,7 @@ unsafe fn scan_group_dispatch(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if super::has_avx2_fma() {
             return scan_group_avx2(dims, p, x, y, c0, c1);
         }
     }
@@ -355,6 +354,12 @@ mod tests {
         ss2d_scan(Par::new(threads), dims, &params, &inputs, &mut y);
         let expect = ss2d_ref(dims, &a_log, &dt_bias, &d, &inputs);
         assert_close(&y, &expect, 2e-6, &format!("ss2d scan {dims:?}"));
+        // The portable path (CPUs without AVX2/FMA), called directly since dispatch picks AVX2 here.
+        if dims.e * dims.n <= STATE_FLOATS {
+            let mut y2 = vec![f32::NAN; l * e];
+            unsafe { scan_group(dims, &params, &inputs, SharedMut::new(&mut y2), 0, e) };
+            assert_close(&y2, &expect, 2e-6, &format!("portable ss2d scan {dims:?}"));
+        }
     }
 
     #[test]
