@@ -200,3 +200,50 @@ fn bad_inputs_fail_with_one_line_and_directories_tag_the_rest() {
     ]);
     assert!(!ok && err.contains("safetensors"), "{err}");
 }
+
+#[test]
+fn decodes_flac_ogg_and_mp3_like_the_same_wav() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
+    let d = tmpdir("codecs");
+    let wav = d.join("tone.wav");
+    write_wav(&wav, 32_000, 1, &tone(32_000, 1, 1.5, 440.0));
+    let tags = |p: &Path| {
+        let (ok, out, err) = amtag(&[
+            "tag",
+            p.to_str().unwrap(),
+            "--model",
+            model().to_str().unwrap(),
+            "--json",
+            "--top",
+            "5",
+        ]);
+        assert!(ok, "{}: {err}", p.display());
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let mut t: Vec<(String, f64)> = v["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["probability"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        t.sort_by(|x, y| x.0.cmp(&y.0));
+        (v["duration_s"].as_f64().unwrap(), t)
+    };
+    let (_, reference) = tags(&wav);
+    for name in ["tone.flac", "tone.ogg", "tone.mp3"] {
+        let (dur, t) = tags(&data.join(name));
+        // MP3 frames pad the end a little.
+        assert!((1.49..1.6).contains(&dur), "{name}: {dur} s");
+        for (x, y) in reference.iter().zip(&t) {
+            // Lossy codecs, other rates and another amplitude (FFmpeg: 1/8) leave the tags close.
+            assert!(
+                x.0 == y.0 && (x.1 - y.1).abs() < 0.15,
+                "{name}: {x:?} vs {y:?}"
+            );
+        }
+    }
+}
