@@ -7,7 +7,7 @@
 //! split into groups of channels whose `[channels, d_state]` state stays in L1; within a group,
 //! 16 channels at a time map onto SIMD registers.
 
-use super::math::{fast_exp, softplus};
+use super::math::{fast_exp_with, softplus_with, Fused, MulAdd, Separate};
 use super::par::{Par, SharedMut};
 
 pub const MAX_D_STATE: usize = 256;
@@ -107,7 +107,7 @@ unsafe fn scan_group_dispatch(
             return scan_group_avx2(dims, p, x, y, c0, c1);
         }
     }
-    scan_group(dims, p, x, y, c0, c1)
+    scan_group::<Separate>(dims, p, x, y, c0, c1)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -120,7 +120,7 @@ unsafe fn scan_group_avx2(
     c0: usize,
     c1: usize,
 ) {
-    scan_group(dims, p, x, y, c0, c1)
+    scan_group::<Fused>(dims, p, x, y, c0, c1)
 }
 
 /// Scans channels `c0..c1` through all four directions and writes their merged output. Each
@@ -128,7 +128,7 @@ unsafe fn scan_group_avx2(
 /// stretch of each row whatever the direction's order (column-major steps jump a whole grid row,
 /// and walking one 16-channel block at a time would touch a new page per step).
 #[inline(always)]
-unsafe fn scan_group(
+unsafe fn scan_group<M: MulAdd>(
     dims: ScanDims,
     p: &ScanParams,
     x: &ScanInputs,
@@ -163,11 +163,11 @@ unsafe fn scan_group(
             };
             let mut d0 = c0;
             while d0 < full_end {
-                step.lanes::<LANES>(d0, &mut h[(d0 - c0) * n..(d0 - c0 + LANES) * n]);
+                step.lanes::<LANES, M>(d0, &mut h[(d0 - c0) * n..(d0 - c0 + LANES) * n]);
                 d0 += LANES;
             }
             for d in full_end..c1 {
-                step.lanes::<1>(d, &mut h[(d - c0) * n..(d - c0 + 1) * n]);
+                step.lanes::<1, M>(d, &mut h[(d - c0) * n..(d - c0 + 1) * n]);
             }
         }
     }
@@ -190,7 +190,7 @@ struct Step<'a> {
 impl Step<'_> {
     /// Advances channels `d0..d0+W` (state `h`: `[n][W]`) by one token.
     #[inline(always)]
-    unsafe fn lanes<const W: usize>(&self, d0: usize, h: &mut [f32]) {
+    unsafe fn lanes<const W: usize, M: MulAdd>(&self, d0: usize, h: &mut [f32]) {
         let Step { k, tok, e, n, .. } = *self;
         let u: &[f32; W] = self.x.u[tok * e + d0..][..W].try_into().unwrap();
         let dr: &[f32; W] = self.delta_k[tok * e + d0..][..W].try_into().unwrap();
@@ -200,7 +200,7 @@ impl Step<'_> {
         // would run without the target features (scalar).
         let (mut delta, mut du, mut acc) = ([0.0f32; W], [0.0f32; W], [0.0f32; W]);
         for c in 0..W {
-            delta[c] = softplus(dr[c] + bias[c]);
+            delta[c] = softplus_with::<M>(dr[c] + bias[c]);
             du[c] = delta[c] * u[c];
             acc[c] = dd[c] * u[c];
         }
@@ -210,8 +210,8 @@ impl Step<'_> {
             let hs: &mut [f32; W] = (&mut h[s * W..(s + 1) * W]).try_into().unwrap();
             let (b, cc) = (bs[s], cs[s]);
             for c in 0..W {
-                hs[c] = fast_exp(delta[c] * a[c]) * hs[c] + du[c] * b;
-                acc[c] += cc * hs[c];
+                hs[c] = M::mul_add(fast_exp_with::<M>(delta[c] * a[c]), hs[c], du[c] * b);
+                acc[c] = M::mul_add(cc, hs[c], acc[c]);
             }
         }
         let dst = self.y.at(tok * e + d0);
@@ -357,7 +357,9 @@ mod tests {
         // The portable path (CPUs without AVX2/FMA), called directly since dispatch picks AVX2 here.
         if dims.e * dims.n <= STATE_FLOATS {
             let mut y2 = vec![f32::NAN; l * e];
-            unsafe { scan_group(dims, &params, &inputs, SharedMut::new(&mut y2), 0, e) };
+            unsafe {
+                scan_group::<Separate>(dims, &params, &inputs, SharedMut::new(&mut y2), 0, e)
+            };
             assert_close(&y2, &expect, 2e-6, &format!("portable ss2d scan {dims:?}"));
         }
     }
