@@ -247,3 +247,20 @@ fn decodes_flac_ogg_and_mp3_like_the_same_wav() {
         }
     }
 }
+
+#[test]
+fn without_model_flag_uses_the_embedded_model_or_says_how_to_pass_one() {
+    let d = tmpdir("default");
+    let wav = d.join("tone.wav");
+    write_wav(&wav, 32_000, 1, &tone(32_000, 1, 1.0, 440.0));
+    let (ok, out, err) = amtag(&["tag", wav.to_str().unwrap()]);
+    // build.rs embeds weights/audio-mamba.safetensors exactly when it exists.
+    let embedded = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../weights/audio-mamba.safetensors")
+        .exists();
+    if embedded {
+        assert!(ok && out.contains("tone.wav"), "{err}");
+    } else {
+        assert!(!ok && err.contains("--model"), "{err}");
+    }
+}
