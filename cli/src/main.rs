@@ -5,7 +5,7 @@ mod bench;
 mod tag;
 
 use anyhow::{anyhow, bail, Context, Result};
-use audio_mamba_engine::{Model, Session};
+use audio_mamba_engine::{BackendChoice, Model, Runner};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -48,8 +48,15 @@ enum Cmd {
         /// Threads for inference (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// auto (a real GPU if there is one, else the CPU), cpu, or gpu (any adapter, the
+        /// CPU-emulated lavapipe included). Default: $AMTAG_BACKEND, else auto.
+        #[arg(long)]
+        backend: Option<BackendChoice>,
+        /// Windows per GPU submission.
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
     },
-    /// Time the CPU engine on one window; prints one JSON line.
+    /// Time the engine on one window (or a batch on the GPU); prints one JSON line.
     Bench {
         /// tiny | micro | nano (random weights), a config JSON, or a model file.
         #[arg(long, default_value = "nano")]
@@ -62,6 +69,12 @@ enum Cmd {
         /// Timed runs (the median is reported).
         #[arg(long, default_value_t = 10)]
         iters: usize,
+        /// cpu, gpu (any adapter) or auto. Default: $AMTAG_BACKEND, else cpu.
+        #[arg(long)]
+        backend: Option<BackendChoice>,
+        /// Windows per timed run (one GPU submission).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
     },
     /// Show a model's configuration, parameter count and labels.
     Info {
@@ -84,7 +97,29 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
     }
 }
 
+/// `--backend`, else `$AMTAG_BACKEND`, else `default`; and whether the user chose it.
+fn backend_choice(
+    flag: Option<BackendChoice>,
+    default: BackendChoice,
+) -> Result<(BackendChoice, bool)> {
+    if let Some(c) = flag {
+        return Ok((c, true));
+    }
+    Ok(match BackendChoice::from_env()? {
+        Some(c) => (c, true),
+        None => (default, false),
+    })
+}
+
 fn main() {
+    // Mesa's Vulkan device-select layer connects to a Wayland compositor to rank GPUs and prints
+    // an error to stderr when there is none (headless machines, CI); without one it has nothing
+    // to rank by. Set before any thread exists.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Info { model, json } => info(&model, json),
@@ -93,7 +128,15 @@ fn main() {
             seconds,
             threads,
             iters,
-        } => bench::run(&config, seconds, threads, iters),
+            backend,
+            batch,
+        } => backend_choice(backend, BackendChoice::Cpu).and_then(|(b, _)| {
+            if b == BackendChoice::Cpu && batch <= 1 {
+                bench::run(&config, seconds, threads, iters)
+            } else {
+                bench::run_backend(&config, seconds, b, batch, threads, iters)
+            }
+        }),
         Cmd::Tag {
             inputs,
             model,
@@ -102,15 +145,21 @@ fn main() {
             framewise,
             hop,
             threads,
-        } => run_tag(
-            &inputs,
-            model.as_deref(),
-            top,
-            json,
-            framewise.as_deref(),
-            hop,
-            threads,
-        ),
+            backend,
+            batch,
+        } => backend_choice(backend, BackendChoice::Auto).and_then(|backend| {
+            run_tag(
+                &inputs,
+                model.as_deref(),
+                top,
+                json,
+                framewise.as_deref(),
+                hop,
+                threads,
+                backend,
+                batch,
+            )
+        }),
     };
     if let Err(e) = result {
         eprintln!("amtag: {e:#}");
@@ -185,6 +234,7 @@ fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_tag(
     inputs: &[PathBuf],
     model: Option<&Path>,
@@ -193,6 +243,8 @@ fn run_tag(
     framewise: Option<&Path>,
     hop: Option<f64>,
     threads: Option<usize>,
+    (backend, chosen): (BackendChoice, bool),
+    batch: usize,
 ) -> Result<()> {
     if let Some(h) = hop {
         if !(h > 0.0 && h.is_finite()) {
@@ -202,7 +254,10 @@ fn run_tag(
     let model = Arc::new(load_model(model)?);
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut session = Session::new(model.clone(), threads)?;
+    let mut session = Runner::new(model.clone(), threads, backend, batch.max(1))?;
+    if chosen || session.is_gpu() {
+        eprintln!("amtag: backend {}", session.describe());
+    }
     let cfg = model.config().clone();
     let files = collect_inputs(inputs);
     if files.is_empty() {
@@ -234,6 +289,9 @@ fn run_tag(
             tag::tag_samples(&mut session, &d.samples, d.sample_rate, hop)
                 .context("inference failed")
         });
+        if let Some(why) = session.take_gpu_failure() {
+            bar.suspend(|| eprintln!("amtag: GPU failed ({why}); continuing on the CPU"));
+        }
         bar.inc(1);
         let res = match outcome {
             Ok(r) => r,

@@ -2,7 +2,7 @@
 //! framewise tables.
 
 use anyhow::Result;
-use audio_mamba_engine::{resample::resample_mono, Label, Session};
+use audio_mamba_engine::{resample::resample_mono, Label, Runner};
 use serde::Serialize;
 
 #[derive(Serialize, Clone)]
@@ -42,9 +42,10 @@ pub fn top_tags(probs: &[f32], labels: &[Label], k: usize) -> Vec<Tag> {
         .collect()
 }
 
-/// Runs the model over `samples` (mono, at `rate`) in windows `hop_s` apart.
+/// Runs the model over `samples` (mono, at `rate`) in windows `hop_s` apart; the windows go to
+/// the backend as one batch (the GPU takes several per submission).
 pub fn tag_samples(
-    session: &mut Session,
+    session: &mut Runner,
     samples: &[f32],
     rate: u32,
     hop_s: Option<f64>,
@@ -70,9 +71,12 @@ pub fn tag_samples(
         windows: Vec::new(),
         frames: Vec::new(),
     };
-    for &s in &starts {
-        let end = (s + win).min(audio.len());
-        let p = session.run(&audio[s..end])?;
+    let waves: Vec<&[f32]> = starts
+        .iter()
+        .map(|&s| &audio[s..(s + win).min(audio.len())])
+        .collect();
+    session.run_batch(&waves, &mut |i, p| {
+        let (s, end) = (starts[i], (starts[i] + win).min(audio.len()));
         let (t0, t1) = (s as f64 / sr as f64, end as f64 / sr as f64);
         for (f, &v) in res.file_probs.iter_mut().zip(p.clip_probs) {
             *f = f.max(v);
@@ -91,6 +95,6 @@ pub fn tag_samples(
             }
             None => res.frames.push((t0, t1, p.clip_probs.to_vec())),
         }
-    }
+    })?;
     Ok(res)
 }

@@ -37,6 +37,9 @@ pub enum Error {
     SampleRate(u32),
     #[error("resampler: {0}")]
     Resample(String),
+    /// The GPU backend failed (the message names the cause); callers may rerun on the CPU.
+    #[error("GPU backend: {0}")]
+    Gpu(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

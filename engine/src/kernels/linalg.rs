@@ -41,6 +41,17 @@ impl PackedMatrix {
     pub fn k(&self) -> usize {
         self.k
     }
+    /// The weight back in its `[n, k]` layout (the GPU backend uploads that).
+    pub fn unpack(&self) -> Vec<f32> {
+        let mut w = vec![0.0; self.n * self.k];
+        for (row, wr) in w.chunks_exact_mut(self.k.max(1)).enumerate() {
+            let (panel, j) = (row / NR, row % NR);
+            for (p, v) in wr.iter_mut().enumerate() {
+                *v = self.data[(panel * self.k + p) * NR + j];
+            }
+        }
+        w
+    }
 }
 
 /// `out[m, n] = a[m, k] * w^T (+ bias[n])`, or `+=` into `out` when `accumulate`. Rows of `a`
@@ -254,6 +265,7 @@ mod tests {
             let w = rand_vec(n * k, 100 + i as u64);
             let b = rand_vec(n, 200 + i as u64);
             let packed = PackedMatrix::pack(&w, n, k);
+            assert_eq!(packed.unpack(), w, "unpack inverts pack");
             let expect = matmul_ref(&a, m, k, &w, n, Some(&b));
             for threads in [1, 2] {
                 let mut out = vec![f32::NAN; m * n];

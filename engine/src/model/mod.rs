@@ -2,7 +2,7 @@
 //! per-stream session that runs it.
 
 mod forward;
-mod layers;
+pub(crate) mod layers;
 mod session;
 
 pub use session::{Prediction, Session, Tap};
@@ -81,6 +81,15 @@ impl Model {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// The loaded layers, for backends that keep their own copy of the weights (src/gpu).
+    pub(crate) fn layers(&self) -> (&PatchEmbedW, &[StageW], &HeadW) {
+        (&self.embed, &self.stages, &self.head)
+    }
+
+    pub(crate) fn bn0(&self) -> Option<&Bn0> {
+        self.bn0.as_ref()
     }
 
     /// Number of values in the model's tensors (BatchNorm running statistics included).

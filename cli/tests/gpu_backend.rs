@@ -1,0 +1,116 @@
+//! `amtag tag --backend gpu` and `--backend cpu` agree on the same file; the backend comes from
+//! the flag or AMTAG_BACKEND and is reported. Skips without a GPU adapter unless
+//! AMTAG_REQUIRE_GPU=1 (lavapipe counts: it is asked for explicitly).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/golden-a.safetensors")
+}
+
+/// A 16-bit mono WAV of `seconds` of a chirp plus a tone.
+fn wav(rate: u32, seconds: f32) -> PathBuf {
+    let n = (rate as f32 * seconds) as usize;
+    let data: Vec<u8> = (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / rate as f32;
+            let v = 0.3 * (2.0 * std::f32::consts::PI * (200.0 + 900.0 * t) * t).sin()
+                + 0.1 * (2.0 * std::f32::consts::PI * 440.0 * t).sin();
+            ((v * 32767.0) as i16).to_le_bytes()
+        })
+        .collect();
+    let mut b = Vec::new();
+    b.extend(b"RIFF");
+    b.extend((36 + data.len() as u32).to_le_bytes());
+    b.extend(b"WAVEfmt ");
+    b.extend(16u32.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(rate.to_le_bytes());
+    b.extend((rate * 2).to_le_bytes());
+    b.extend(2u16.to_le_bytes());
+    b.extend(16u16.to_le_bytes());
+    b.extend(b"data");
+    b.extend((data.len() as u32).to_le_bytes());
+    b.extend(data);
+    let p = std::env::temp_dir().join(format!("amtag-gpu-{}.wav", std::process::id()));
+    std::fs::write(&p, b).unwrap();
+    p
+}
+
+fn tag(
+    file: &PathBuf,
+    backend: Option<&str>,
+    env: Option<&str>,
+) -> (bool, serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_amtag"));
+    cmd.args(["tag", "--json", "--top", "5", "--hop", "0.5", "--model"])
+        .arg(model())
+        .arg(file)
+        .env_remove("AMTAG_BACKEND");
+    if let Some(b) = backend {
+        cmd.args(["--backend", b]);
+    }
+    if let Some(e) = env {
+        cmd.env("AMTAG_BACKEND", e);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.success(), v, stderr)
+}
+
+fn probs(v: &serde_json::Value) -> Vec<(String, f64)> {
+    let mut all: Vec<(String, f64)> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["tags"].as_array().unwrap().clone())
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["probability"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    all.extend(v["tags"].as_array().unwrap().iter().map(|t| {
+        (
+            t["label"].as_str().unwrap().to_string(),
+            t["probability"].as_f64().unwrap(),
+        )
+    }));
+    all
+}
+
+#[test]
+fn gpu_and_cpu_backends_give_the_same_tags() {
+    let file = wav(22_050, 4.0);
+    let (ok, cpu, err) = tag(&file, Some("cpu"), None);
+    assert!(ok, "{err}");
+    assert!(err.contains("backend cpu"), "{err}");
+    let (ok, gpu, err) = tag(&file, Some("gpu"), None);
+    if !ok {
+        assert!(
+            std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
+            "AMTAG_REQUIRE_GPU=1 but --backend gpu failed: {err}"
+        );
+        eprintln!("skipped: no GPU adapter ({err})");
+        return;
+    }
+    assert!(err.contains("backend gpu: "), "{err}");
+    let (c, g) = (probs(&cpu), probs(&gpu));
+    assert!(c.len() > 5, "several windows: {c:?}");
+    assert_eq!(c.len(), g.len());
+    // Labels are compared through their probabilities: a near tie may rank differently.
+    for ((lc, pc), (lg, pg)) in c.iter().zip(&g) {
+        assert!((pc - pg).abs() < 1e-3, "{lc} {pc} vs {lg} {pg}");
+    }
+    // The environment variable selects the backend too.
+    let (ok, env, err) = tag(&file, None, Some("gpu"));
+    assert!(ok && err.contains("backend gpu: "), "{err}");
+    assert_eq!(probs(&env).len(), g.len());
+    let (ok, _, err) = tag(&file, None, Some("tpu"));
+    assert!(!ok && err.contains("unknown backend"), "{err}");
+    std::fs::remove_file(file).ok();
+}

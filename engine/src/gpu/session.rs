@@ -1,0 +1,355 @@
+//! One stream on the GPU: activation buffers sized once for the largest batch, bind groups
+//! built once per batch size, one submission and one small readback per batch.
+
+use super::context::{AdapterPolicy, GpuContext};
+use super::exec::{self, Plan};
+use super::kernels::Dispatch;
+use super::plan::{self, Act};
+use super::weights::GpuWeights;
+use super::GpuError;
+use crate::error::{Error, Result};
+use crate::frontend::Frontend;
+use crate::model::{Model, Prediction};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct GpuSession {
+    ctx: Arc<GpuContext>,
+    model: Arc<Model>,
+    weights: Arc<GpuWeights>,
+    capacity: usize,
+    acts: HashMap<Act, wgpu::Buffer>,
+    plans: HashMap<usize, Plan>,
+    readback: wgpu::Buffer,
+    pool: Option<rayon::ThreadPool>,
+    frontends: Vec<Frontend>,
+    waves: Vec<f32>,
+    image: Vec<f32>,
+    out: Vec<f32>,
+    classes: usize,
+    steps: usize,
+    /// Windows in the last batch run.
+    last: usize,
+}
+
+/// Outputs of a batch, borrowed from the session.
+pub struct GpuBatch<'a> {
+    out: &'a [f32],
+    len: usize,
+    classes: usize,
+    steps: usize,
+}
+
+impl<'a> GpuBatch<'a> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Window `i`'s prediction, the same shape as the CPU session's.
+    pub fn get(&self, i: usize) -> Prediction<'a> {
+        assert!(i < self.len, "window {i} of a batch of {}", self.len);
+        let (m, s) = (self.classes, self.steps);
+        let w = &self.out[i * plan::out_len(m, s)..(i + 1) * plan::out_len(m, s)];
+        let (clip, frames) = w.split_at(2 * m);
+        Prediction {
+            clip_logits: &clip[..m],
+            clip_probs: &clip[m..],
+            frame_logits: (s > 0).then(|| &frames[..s * m]),
+            frame_probs: (s > 0).then(|| &frames[s * m..]),
+            steps: s,
+            classes: m,
+        }
+    }
+}
+
+impl GpuSession {
+    /// A session on the process's shared device running up to `max_batch` windows per
+    /// submission (fewer where the adapter's buffer limits require), with `threads` threads for
+    /// the CPU front end. It runs one silent window, so a model the device cannot run fails here.
+    pub fn new(
+        model: Arc<Model>,
+        max_batch: usize,
+        threads: usize,
+        policy: AdapterPolicy,
+    ) -> Result<Self, GpuError> {
+        let ctx = GpuContext::shared(policy)?;
+        Self::with_context(ctx, model, max_batch, threads)
+    }
+
+    pub fn with_context(
+        ctx: Arc<GpuContext>,
+        model: Arc<Model>,
+        max_batch: usize,
+        threads: usize,
+    ) -> Result<Self, GpuError> {
+        let weights = ctx.weights(&model)?;
+        let cfg = model.config();
+        let per_window = plan::record(cfg, &weights, 1);
+        let largest = per_window.needs.values().copied().max().unwrap_or(1) as u64 * 4;
+        let limit = ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size)
+            .min(u32::MAX as u64);
+        // Matrix-product grids grow with the batch along y, capped per dimension.
+        let rows = per_window
+            .dispatches
+            .iter()
+            .map(|d| d.groups[1])
+            .max()
+            .unwrap_or(1);
+        let by_grid = (ctx.limits.max_compute_workgroups_per_dimension / rows.max(1)) as u64;
+        let capacity = (limit / largest).min(by_grid).min(max_batch.max(1) as u64) as usize;
+        if capacity == 0 {
+            return Err(GpuError::Unsupported(format!(
+                "one window needs a {largest}-byte buffer and {rows} workgroup rows, the adapter \
+                 allows {limit} bytes and {} rows",
+                ctx.limits.max_compute_workgroups_per_dimension
+            )));
+        }
+        let full = plan::record(cfg, &weights, capacity);
+        let acts = ctx.scoped(|| {
+            full.needs
+                .iter()
+                .map(|(&a, &n)| {
+                    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("activation"),
+                        size: (n.max(4) * 4) as u64,
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    });
+                    (a, buf)
+                })
+                .collect::<HashMap<_, _>>()
+        })?;
+        let out_floats = full.needs[&Act::Out];
+        let readback = ctx.scoped(|| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: (out_floats * 4) as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        let threads = threads.max(1);
+        let pool = (threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("amba-gpu-fe-{i}"))
+                    .build()
+                    .map_err(|e| GpuError::Other(format!("cannot start {threads} threads: {e}")))
+            })
+            .transpose()?;
+        let (rows, cols) = cfg.image_size();
+        let classes = cfg.num_classes();
+        let steps = cfg.frame_steps().unwrap_or(0);
+        let mut s = Self {
+            frontends: (0..capacity)
+                .map(|_| Frontend::new(&cfg.frontend, model.bn0()))
+                .collect(),
+            waves: vec![0.0; capacity * cfg.clip_samples()],
+            image: vec![0.0; capacity * rows * cols],
+            out: vec![0.0; out_floats],
+            classes,
+            steps,
+            last: 0,
+            capacity,
+            acts,
+            plans: HashMap::new(),
+            readback,
+            pool,
+            weights,
+            model,
+            ctx,
+        };
+        let plan = s.plan(capacity, &full.dispatches)?;
+        s.plans.insert(capacity, plan);
+        s.run_batch(&[&[]]).map_err(|e| match e {
+            Error::Gpu(m) => GpuError::Other(m),
+            other => GpuError::Other(other.to_string()),
+        })?;
+        Ok(s)
+    }
+
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Windows one submission holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn plan(&self, windows: usize, ds: &[Dispatch<Act>]) -> Result<Plan, GpuError> {
+        let acts = &self.acts;
+        exec::build_plan(&self.ctx, ds, &|a: &Act| acts[a].clone())
+            .map_err(|e| e.context(&format!("plan for {windows} windows")))
+    }
+
+    /// Tags one window; see [`GpuSession::run_batch`].
+    pub fn run(&mut self, wave: &[f32]) -> Result<Prediction<'_>> {
+        let batch = self.run_batch(&[wave])?;
+        Ok(batch.get(0))
+    }
+
+    /// Tags up to [`GpuSession::capacity`] windows in one submission. Each wave is mono at the
+    /// model rate; shorter ones are zero-padded and non-finite samples count as silence, as on
+    /// the CPU. GPU failures come back as [`Error::Gpu`].
+    pub fn run_batch(&mut self, waves: &[&[f32]]) -> Result<GpuBatch<'_>> {
+        let n = waves.len();
+        if n == 0 || n > self.capacity {
+            return Err(Error::Gpu(format!(
+                "a batch holds 1 to {} windows, got {n}",
+                self.capacity
+            )));
+        }
+        self.check_lengths(waves)?;
+        self.prepare(waves).map_err(gpu_err)?;
+        let pending = self.submit(n).map_err(gpu_err)?;
+        self.collect(n, pending).map_err(gpu_err)?;
+        Ok(self.last())
+    }
+
+    /// Tags any number of windows, [`GpuSession::capacity`] per submission, calling
+    /// `f(index, prediction)` in order. While the GPU runs one batch the CPU computes the next
+    /// batch's front end. On a GPU failure, `Err((delivered, error))`: windows before
+    /// `delivered` were handed to `f`.
+    pub fn run_stream(
+        &mut self,
+        waves: &[&[f32]],
+        f: &mut dyn FnMut(usize, &Prediction),
+    ) -> Result<(), (usize, Error)> {
+        self.check_lengths(waves).map_err(|e| (0, e))?;
+        let cap = self.capacity;
+        let mut chunks = waves.chunks(cap).enumerate().peekable();
+        let Some((_, first)) = chunks.peek() else {
+            return Ok(());
+        };
+        self.prepare(first).map_err(|e| (0, gpu_err(e)))?;
+        let mut pending = self.submit(first.len()).map_err(|e| (0, gpu_err(e)))?;
+        while let Some((i, chunk)) = chunks.next() {
+            let next = chunks.peek().map(|(_, c)| *c);
+            if let Some(next) = next {
+                // The current batch's image is already copied into the queue.
+                self.prepare(next).map_err(|e| (i * cap, gpu_err(e)))?;
+            }
+            self.collect(chunk.len(), pending)
+                .map_err(|e| (i * cap, gpu_err(e)))?;
+            let batch = self.last();
+            for j in 0..batch.len() {
+                f(i * cap + j, &batch.get(j));
+            }
+            match next {
+                Some(next) => {
+                    pending = self
+                        .submit(next.len())
+                        .map_err(|e| ((i + 1) * cap, gpu_err(e)))?
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn check_lengths(&self, waves: &[&[f32]]) -> Result<()> {
+        let clip = self.model.config().clip_samples();
+        match waves.iter().find(|w| w.len() > clip) {
+            Some(w) => Err(Error::InputTooLong {
+                got: w.len(),
+                max: clip,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The front end of `waves` into the host image, and the plan for their count.
+    fn prepare(&mut self, waves: &[&[f32]]) -> Result<(), GpuError> {
+        let n = waves.len();
+        self.frontend(waves);
+        if !self.plans.contains_key(&n) {
+            let rec = plan::record(self.model.config(), &self.weights, n);
+            let plan = self.plan(n, &rec.dispatches)?;
+            self.plans.insert(n, plan);
+        }
+        Ok(())
+    }
+
+    fn submit(&self, n: usize) -> Result<exec::Pending, GpuError> {
+        let img = self.image.len() / self.capacity;
+        exec::submit(
+            &self.ctx,
+            &self.plans[&n],
+            Some((&self.acts[&Act::Image], &self.image[..n * img])),
+            (&self.acts[&Act::Out], &self.readback),
+            n * plan::out_len(self.classes, self.steps),
+        )
+    }
+
+    fn collect(&mut self, n: usize, pending: exec::Pending) -> Result<(), GpuError> {
+        let out_floats = n * plan::out_len(self.classes, self.steps);
+        exec::finish(
+            &self.ctx,
+            pending,
+            &self.readback,
+            &mut self.out[..out_floats],
+        )?;
+        self.last = n;
+        Ok(())
+    }
+
+    /// The outputs of the last successful batch.
+    pub fn last(&self) -> GpuBatch<'_> {
+        GpuBatch {
+            out: &self.out[..self.last * plan::out_len(self.classes, self.steps)],
+            len: self.last,
+            classes: self.classes,
+            steps: self.steps,
+        }
+    }
+
+    /// Front end of every window on the CPU, in parallel when the session has threads.
+    fn frontend(&mut self, waves: &[&[f32]]) {
+        let clip = self.model.config().clip_samples();
+        let img = self.image.len() / self.capacity;
+        let n = waves.len();
+        let (fes, waves_buf, image) = (&mut self.frontends[..n], &mut self.waves, &mut self.image);
+        match &self.pool {
+            Some(pool) => pool.install(|| {
+                fes.par_iter_mut()
+                    .zip(waves_buf.par_chunks_mut(clip))
+                    .zip(image.par_chunks_mut(img))
+                    .zip(waves.par_iter())
+                    .for_each(|(((fe, buf), image), w)| frontend_one(fe, buf, image, w))
+            }),
+            None => fes
+                .iter_mut()
+                .zip(waves_buf.chunks_mut(clip))
+                .zip(image.chunks_mut(img))
+                .zip(waves.iter())
+                .for_each(|(((fe, buf), image), w)| frontend_one(fe, buf, image, w)),
+        }
+    }
+}
+
+/// One window's image; `buf` is the window-sized copy of `wave` the front end reads.
+fn frontend_one(fe: &mut Frontend, buf: &mut [f32], image: &mut [f32], wave: &[f32]) {
+    for (d, &s) in buf.iter_mut().zip(wave) {
+        *d = if s.is_finite() { s } else { 0.0 };
+    }
+    buf[wave.len()..].fill(0.0);
+    fe.compute(buf, image);
+}
+
+fn gpu_err(e: GpuError) -> Error {
+    Error::Gpu(e.to_string())
+}

@@ -1,0 +1,82 @@
+//! Everything an activation sets up off the audio thread: the model, the worker and its
+//! queues, the latency and the buffers the audio thread will only slice.
+
+use crate::analyzer::Analyzer;
+use crate::params::PluginParams;
+use crate::realtime::Realtime;
+use crate::status::Status;
+use crate::worker::{self, Worker};
+use crate::{feed, model_store};
+use audio_mamba_engine::{Model, Session};
+use std::sync::Arc;
+
+/// Events the worker may have queued ahead of the audio thread.
+const EVENT_QUEUE: usize = 8192;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    pub rate: u32,
+    pub max_block: usize,
+    pub channels: usize,
+    pub offline: bool,
+}
+
+/// Seconds a model run may take (a fixed function of the model, so latency and renders are
+/// repeatable): 2 x multiply-accumulates at a conservative 10 GFLOP/s on one core, plus 30 ms.
+fn model_budget_seconds(model: &Model) -> f64 {
+    0.03 + 2.0 * model.config().macs() as f64 / 10e9
+}
+
+/// Starts the analysis. An error leaves the instance passing audio through; `session` keeps
+/// the warmed-up session across activations of the same model.
+pub fn start(
+    params: &Arc<PluginParams>,
+    status: &Arc<Status>,
+    session: &mut Option<Session>,
+    s: Setup,
+) -> Result<(Worker, Realtime), String> {
+    if !(8_000..=384_000).contains(&s.rate) {
+        return Err(format!(
+            "sample rate {} Hz is outside 8-384 kHz; audio passes through",
+            s.rate
+        ));
+    }
+    let path = params
+        .model_path
+        .read()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    let loaded = model_store::resolve(&path);
+    // Main thread: the one place a problem with the model is also logged for the user.
+    nice_plug::nice_log!("{}", loaded.message);
+    status.set_message(loaded.message.clone());
+    let model = loaded.model.ok_or(loaded.message)?;
+    let sess = match session.take() {
+        Some(old) if Arc::ptr_eq(old.model(), &model) => old,
+        _ => Session::new(model.clone(), 1).map_err(|e| e.to_string())?,
+    };
+    let analyzer = Analyzer::new(sess, s.rate, params.hop.value())?;
+    let latency = if params.latency_compensation.value() {
+        let poll = worker::POLL.as_secs_f64() * s.rate as f64;
+        analyzer.analysis_delay()
+            + (model_budget_seconds(&model) * s.rate as f64 + poll).ceil() as u64
+            + 2 * s.max_block as u64
+    } else {
+        0
+    };
+    // Two seconds of analysis input (plus blocks) ride out a worker busy with a long window.
+    let (feed_tx, feed_rx) = feed::feed(2 * s.rate as usize + 4 * s.max_block);
+    let (ev_tx, ev_rx) = rtrb::RingBuffer::new(EVENT_QUEUE);
+    let worker = Worker::spawn(
+        analyzer,
+        feed_rx,
+        ev_tx,
+        params.clone(),
+        status.clone(),
+        s.offline,
+    )?;
+    Ok((
+        worker,
+        Realtime::new(Some((feed_tx, ev_rx)), s.channels, latency, s.offline),
+    ))
+}

@@ -1,0 +1,272 @@
+//! One stream's analysis, free of threads so it can be tested directly: host-rate samples in,
+//! model windows every hop, timed MIDI events out. Everything here is a deterministic function of
+//! the input and the parameters, which is what makes offline renders repeatable.
+
+use crate::events::{Event, EventGen, Rule, Timing};
+use crate::onset::OnsetDetector;
+use crate::resample::Stream;
+use crate::tags::{drum_note, slot_labels, SLOTS};
+use audio_mamba_engine::Session;
+use std::collections::VecDeque;
+use std::io::Write;
+
+/// Parameter values the analysis reads, sampled once per model window.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub window_seconds: f32,
+    pub sensitivity: f32,
+    pub channel: u8,
+    /// Per slot: enabled, raw threshold, note, CC (percussion comes from the label).
+    pub tags: [(bool, f32, Option<u8>, Option<u8>); SLOTS],
+}
+
+/// A stretch of the input with the tag probabilities the model gave it, by slot.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    start: u64,
+    end: u64,
+    probs: [f32; SLOTS],
+}
+
+pub struct Analyzer {
+    session: Session,
+    host_rate: u32,
+    model_rate: u32,
+    clip: usize,
+    hop: u64,
+    resampler: Stream,
+    /// Model-rate history, ring indexed by model sample number.
+    hist: Vec<f32>,
+    produced: u64,
+    next_end: u64,
+    /// Host position of model sample 0 (moves on after a gap).
+    origin: u64,
+    host_pos: u64,
+    window: Vec<f32>,
+    onsets: VecDeque<u64>,
+    new_onsets: Vec<u64>,
+    det: OnsetDetector,
+    gen: EventGen,
+    items: VecDeque<Item>,
+    slot_label: [Option<usize>; SLOTS],
+    percussive: [bool; SLOTS],
+    trace: Option<Box<dyn Write + Send>>,
+}
+
+impl Analyzer {
+    pub fn new(session: Session, host_rate: u32, hop_seconds: f32) -> Result<Self, String> {
+        let cfg = session.model().config().clone();
+        let model_rate = cfg.sample_rate();
+        let clip = cfg.clip_samples();
+        let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
+        let slot_label = slot_labels(&cfg.labels);
+        let percussive = slot_label.map(|l| l.is_some_and(|i| drum_note(&cfg.labels[i]).is_some()));
+        let rate = host_rate as f32;
+        Ok(Self {
+            resampler: Stream::new(host_rate, model_rate)?,
+            hist: vec![0.0; clip + hop as usize + 65_536],
+            produced: 0,
+            next_end: hop,
+            origin: 0,
+            host_pos: 0,
+            window: vec![0.0; clip],
+            onsets: VecDeque::with_capacity(256),
+            new_onsets: Vec::with_capacity(64),
+            det: OnsetDetector::new(rate),
+            gen: EventGen::new(Timing::at_rate(rate)),
+            items: VecDeque::with_capacity(64),
+            slot_label,
+            percussive,
+            trace: None,
+            session,
+            host_rate,
+            model_rate,
+            clip,
+            hop,
+        })
+    }
+
+    /// Writes one JSON line per analysed stretch (probabilities, thresholds, onsets, events).
+    pub fn set_trace(&mut self, w: Box<dyn Write + Send>) {
+        self.trace = Some(w);
+    }
+
+    pub fn into_session(self) -> Session {
+        self.session
+    }
+
+    /// Host samples from a sample's arrival until its events can exist, model time excluded:
+    /// a hop, the resampler, and the onset detector settling.
+    pub fn analysis_delay(&self) -> u64 {
+        self.to_host_len(self.hop)
+            + self.resampler.latency_in() as u64
+            + self.host_rate as u64 / 100
+    }
+
+    fn to_host_len(&self, m: u64) -> u64 {
+        (m as f64 * self.host_rate as f64 / self.model_rate as f64).ceil() as u64
+    }
+
+    pub fn host_pos(&self) -> u64 {
+        self.host_pos
+    }
+
+    /// Feeds samples starting at stream position `pos`. A position that skips ahead (lost
+    /// input) ends sounding notes and restarts the analysis there.
+    pub fn push(&mut self, pos: u64, x: &[f32], sensitivity: f32, events: &mut Vec<Event>) {
+        if pos != self.host_pos {
+            self.restart(pos, events);
+        }
+        self.det.set_sensitivity(sensitivity);
+        self.new_onsets.clear();
+        self.det.push(x, &mut self.new_onsets);
+        self.onsets.extend(self.new_onsets.iter().copied());
+        let (hist, produced) = (&mut self.hist, &mut self.produced);
+        let n = hist.len() as u64;
+        self.resampler.push(x, &mut |v| {
+            hist[(*produced % n) as usize] = if v.is_finite() { v } else { 0.0 };
+            *produced += 1;
+        });
+        self.host_pos = pos + x.len() as u64;
+    }
+
+    fn restart(&mut self, pos: u64, events: &mut Vec<Event>) {
+        self.gen.release_all(self.host_pos, events);
+        if let Ok(fresh) = Stream::new(self.host_rate, self.model_rate) {
+            self.resampler = fresh;
+        }
+        self.det.reset(pos);
+        self.hist.fill(0.0);
+        (self.produced, self.next_end, self.origin, self.host_pos) = (0, self.hop, pos, pos);
+        self.onsets.clear();
+        self.items.clear();
+    }
+
+    /// Whether a model window is due.
+    pub fn window_due(&self) -> bool {
+        self.produced >= self.next_end
+    }
+
+    /// Whether a window after the due one is already due once `waiting` more host samples
+    /// (queued, not yet pushed) arrive: a real-time worker then skips the due one.
+    pub fn overtaken(&self, waiting: usize) -> bool {
+        let pending = waiting as f64 * self.model_rate as f64 / self.host_rate as f64;
+        self.produced as f64 + pending >= (self.next_end + self.hop) as f64
+    }
+
+    /// Skips the due window (real-time overload).
+    pub fn skip_window(&mut self) {
+        self.next_end += self.hop;
+    }
+
+    /// Runs the model on the window ending at the due hop and queues its newest stretch.
+    pub fn run_window(&mut self, s: &Settings) -> Result<[f32; SLOTS], String> {
+        let end = self.next_end;
+        self.next_end += self.hop;
+        let len = ((s.window_seconds as f64 * self.model_rate as f64) as usize)
+            .clamp(self.hop as usize, self.clip);
+        let n = self.hist.len() as u64;
+        let lead = self.clip - len;
+        self.window[..lead].fill(0.0);
+        for (k, w) in self.window[lead..].iter_mut().enumerate() {
+            let m = end as i64 - len as i64 + k as i64;
+            *w = if m < 0 {
+                0.0
+            } else {
+                self.hist[(m as u64 % n) as usize]
+            };
+        }
+        let (clip, hop, slot_label) = (self.clip, self.hop, self.slot_label);
+        let (origin, ratio) = (self.origin, self.host_rate as f64 / self.model_rate as f64);
+        let to_host = |m: u64| origin + (m as f64 * ratio).round() as u64;
+        let pred = self.session.run(&self.window).map_err(|e| e.to_string())?;
+        // Frames are aligned to the window's end; those overlapping the new hop become items.
+        let classes = pred.classes;
+        let steps = if pred.frame_probs.is_some() {
+            pred.steps
+        } else {
+            1
+        };
+        let span = (end - hop, end);
+        let first = end as i64 - clip as i64;
+        let mut latest = [0.0f32; SLOTS];
+        for t in 0..steps {
+            let fs = first + (t * clip / steps) as i64;
+            let fe = first + ((t + 1) * clip / steps) as i64;
+            let (a, b) = (fs.max(span.0 as i64), fe.min(span.1 as i64));
+            if a >= b {
+                continue;
+            }
+            let (a, b) = (a as u64, b as u64);
+            let p = match pred.frame_probs {
+                Some(f) => &f[t * classes..(t + 1) * classes],
+                None => pred.clip_probs,
+            };
+            let probs: [f32; SLOTS] = std::array::from_fn(|i| slot_label[i].map_or(0.0, |l| p[l]));
+            latest = probs;
+            self.items.push_back(Item {
+                start: to_host(a),
+                end: to_host(b),
+                probs,
+            });
+        }
+        Ok(latest)
+    }
+
+    /// Turns queued stretches whose onsets are final into events (appended in time order).
+    pub fn emit(&mut self, s: &Settings, events: &mut Vec<Event>) {
+        let settled = self.det.settled();
+        let rules = self.rules(s);
+        while let Some(item) = self.items.front().copied() {
+            if item.end > settled {
+                break;
+            }
+            self.items.pop_front();
+            while self.onsets.front().is_some_and(|&o| o < item.start) {
+                self.onsets.pop_front();
+            }
+            let k = self.onsets.iter().take_while(|&&o| o < item.end).count();
+            let inside: Vec<u64> = self.onsets.drain(..k).collect();
+            let first = events.len();
+            self.gen.frame(
+                item.start..item.end,
+                &item.probs,
+                &rules,
+                s.channel,
+                &inside,
+                events,
+            );
+            if let Some(w) = self.trace.as_mut() {
+                let line = serde_json::json!({
+                    "start": item.start, "end": item.end, "probs": &item.probs[..],
+                    "thresholds": rules.iter().map(|r| r.threshold).collect::<Vec<_>>(),
+                    "onsets": inside,
+                    "events": events[first..].iter().map(|e| format!("{:?}", e)).collect::<Vec<_>>(),
+                });
+                let _ = writeln!(w, "{line}");
+                let _ = w.flush();
+            }
+        }
+    }
+
+    fn rules(&self, s: &Settings) -> [Rule; SLOTS] {
+        std::array::from_fn(|i| {
+            let (enabled, thr, note, cc) = s.tags[i];
+            Rule {
+                enabled: enabled && self.slot_label[i].is_some(),
+                threshold: effective_threshold(thr, s.sensitivity),
+                note,
+                cc,
+                percussive: self.percussive[i],
+            }
+        })
+    }
+}
+
+/// Sensitivity 0.5 keeps a threshold; 1 halves it, 0 raises it by half.
+pub fn effective_threshold(threshold: f32, sensitivity: f32) -> f32 {
+    (threshold * (1.5 - sensitivity.clamp(0.0, 1.0))).clamp(0.01, 0.99)
+}
+
+#[cfg(test)]
+mod tests;

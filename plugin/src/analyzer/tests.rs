@@ -1,0 +1,173 @@
+use super::*;
+use crate::events::Msg;
+use crate::params::PluginParams;
+use crate::worker::settings;
+use audio_mamba_engine::Model;
+use audio_mamba_host_tests::model::{controlled_model, sigmoid, DRUM_TEST_LABELS};
+use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
+use std::sync::Arc;
+
+fn analyzer(rate: u32, hop: f32) -> (Analyzer, Settings) {
+    let model = Arc::new(Model::from_bytes(&controlled_model(DRUM_TEST_LABELS)).unwrap());
+    let params = PluginParams::new(&model.config().labels);
+    let s = settings(&params);
+    (
+        Analyzer::new(Session::new(model, 1).unwrap(), rate, hop).unwrap(),
+        s,
+    )
+}
+
+/// Pushes `x` in blocks of the given sizes (cycled), running every due window.
+fn analyse(an: &mut Analyzer, s: &Settings, x: &[f32], blocks: &[usize]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let (mut pos, mut k) = (0, 0);
+    while pos < x.len() {
+        let n = blocks[k % blocks.len()].min(x.len() - pos);
+        an.push(pos as u64, &x[pos..pos + n], s.sensitivity, &mut events);
+        while an.window_due() {
+            an.run_window(s).unwrap();
+        }
+        an.emit(s, &mut events);
+        pos += n;
+        k += 1;
+    }
+    events
+}
+
+#[test]
+fn drum_notes_land_on_the_onsets_and_ccs_carry_the_probabilities() {
+    for rate in [44_100u32, 48_000] {
+        let (mut an, s) = analyzer(rate, 0.25);
+        let r = rate as f32;
+        let hits = rock_beat(r, 120.0, 0.5, 2);
+        let x = drums(r, &hits, (r * 5.0) as usize);
+        let ev = analyse(&mut an, &s, &x, &[511, 3, 1024, 77]);
+        assert!(
+            ev.windows(2).all(|w| w[0].pos <= w[1].pos),
+            "events out of order"
+        );
+        // The model says "bass drum" everywhere: one kick note per hit, none for snare or hat.
+        let ons: Vec<(u64, u8)> = ev
+            .iter()
+            .filter_map(|e| match e.msg {
+                Msg::NoteOn { key, .. } => Some((e.pos, key)),
+                _ => None,
+            })
+            .collect();
+        assert!(ons.iter().all(|&(_, k)| k == 36), "{ons:?}");
+        let last_analysed = an.host_pos() - (r * 0.3) as u64;
+        let expected: Vec<usize> = hits
+            .iter()
+            .map(|h| h.0)
+            .filter(|&h| (h as u64) < last_analysed)
+            .collect();
+        assert_eq!(ons.len(), expected.len(), "{rate}: {ons:?} vs {expected:?}");
+        for (&(got, _), &want) in ons.iter().zip(&expected) {
+            let ms = (got as f64 - want as f64).abs() * 1000.0 / rate as f64;
+            assert!(
+                ms <= 1.0,
+                "{rate}: note at {got}, hit at {want} ({ms:.2} ms)"
+            );
+        }
+        let cc = |n: u8| {
+            ev.iter().find_map(|e| match e.msg {
+                Msg::Cc { cc, value } if cc == n => Some(value),
+                _ => None,
+            })
+        };
+        assert_eq!(cc(20), Some((sigmoid(6.0) * 127.0).round() as u8));
+        assert_eq!(cc(23), Some((sigmoid(-1.0) * 127.0).round() as u8));
+    }
+}
+
+#[test]
+fn block_sizes_do_not_change_the_events() {
+    let r = 44_100.0;
+    let hits = rock_beat(r, 100.0, 0.3, 1);
+    let mut x = drums(r, &hits, (r * 3.0) as usize);
+    for (v, s) in x.iter_mut().zip(speech_like(r, 3.0)) {
+        *v += s;
+    }
+    let run = |blocks: &[usize]| {
+        let (mut an, s) = analyzer(44_100, 0.2);
+        analyse(&mut an, &s, &x, blocks)
+    };
+    let a = run(&[1, 7, 8192, 333]);
+    assert!(!a.is_empty());
+    assert_eq!(a, run(&[64]));
+}
+
+#[test]
+fn sustained_tags_hold_a_note_and_thresholds_apply() {
+    let (mut an, mut s) = analyzer(48_000, 0.25);
+    s.tags[0].0 = false; // kick off: no drum notes
+    s.tags[4].2 = Some(60); // Music (p = 0.998) plays note 60
+    s.tags[3].2 = Some(61); // Speech (p = 0.269) would play 61 ...
+    s.tags[3].1 = 0.3; // ... but stays under its threshold
+    let x = drums(48_000.0, &rock_beat(48_000.0, 120.0, 0.2, 1), 96_000);
+    let ev = analyse(&mut an, &s, &x, &[480]);
+    let notes: Vec<_> = ev
+        .iter()
+        .filter(|e| !matches!(e.msg, Msg::Cc { .. }))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].pos, 0);
+    assert!(matches!(notes[0].msg, Msg::NoteOn { key: 60, .. }));
+    // Full sensitivity halves the threshold (0.15): speech now plays too.
+    let (mut an, _) = analyzer(48_000, 0.25);
+    s.sensitivity = 1.0;
+    let ev = analyse(&mut an, &s, &x, &[480]);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e.msg, Msg::NoteOn { key: 61, .. })));
+}
+
+#[test]
+fn lost_input_ends_notes_and_restarts_at_the_new_position() {
+    let (mut an, mut s) = analyzer(32_000, 0.1);
+    s.tags[4].2 = Some(60);
+    let x = vec![0.01f32; 16_000];
+    let mut ev = analyse(&mut an, &s, &x, &[1000]);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e.msg, Msg::NoteOn { key: 60, .. })));
+    let n = ev.len();
+    an.push(100_000, &x, s.sensitivity, &mut ev);
+    assert!(
+        matches!(ev[n].msg, Msg::NoteOff { key: 60 }) && ev[n].pos == 16_000,
+        "{:?}",
+        &ev[n..]
+    );
+    assert_eq!(an.host_pos(), 116_000);
+    while an.window_due() {
+        an.run_window(&s).unwrap();
+    }
+    an.emit(&s, &mut ev);
+    assert!(ev[n + 1..].iter().all(|e| e.pos >= 100_000));
+}
+
+#[test]
+fn a_worker_that_falls_behind_skips_to_the_newest_window() {
+    let (mut an, s) = analyzer(32_000, 0.1);
+    let mut ev = Vec::new();
+    an.push(0, &vec![0.0; 3_200], s.sensitivity, &mut ev);
+    assert!(an.window_due());
+    assert!(!an.overtaken(0));
+    assert!(an.overtaken(3_200));
+    an.skip_window();
+    assert!(!an.window_due());
+}
+
+#[test]
+fn non_finite_input_is_analysed_as_silence() {
+    let (mut an, s) = analyzer(44_100, 0.25);
+    let x: Vec<f32> = (0..44_100)
+        .map(|i| if i % 3 == 0 { f32::NAN } else { f32::INFINITY })
+        .collect();
+    let ev = analyse(&mut an, &s, &x, &[512]);
+    assert!(
+        ev.iter()
+            .all(|e| !matches!(e.msg, Msg::NoteOn { key: 36, .. })),
+        "{ev:?}"
+    );
+}

@@ -1,0 +1,221 @@
+//! Turns per-frame tag probabilities (and onsets) into MIDI events with stream positions.
+//!
+//! Sustained tags: the note turns on when the probability rises to the threshold and off when it
+//! falls below threshold minus hysteresis, after a minimum hold. Percussive (drum) tags: while the
+//! probability is above threshold, every detected onset plays a short note at the onset's exact
+//! sample; the model's frames are far too coarse (0.1-0.3 s) to place a drum hit by themselves.
+
+use crate::tags::SLOTS;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Msg {
+    NoteOn { key: u8, velocity: f32 },
+    NoteOff { key: u8 },
+    Cc { cc: u8, value: u8 },
+}
+
+/// A MIDI event at a position of the input stream (samples since activation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    pub pos: u64,
+    pub channel: u8,
+    pub msg: Msg,
+}
+
+/// What one slot should do, read from the parameters for each frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rule {
+    pub enabled: bool,
+    /// Effective threshold (sensitivity applied).
+    pub threshold: f32,
+    pub note: Option<u8>,
+    pub cc: Option<u8>,
+    pub percussive: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Shortest sustained note, samples.
+    pub min_hold: u64,
+    /// Length of a drum note, samples (shorter when the next hit comes first).
+    pub drum_length: u64,
+    /// Shortest interval between two CC messages of one tag, samples.
+    pub cc_interval: u64,
+}
+
+impl Timing {
+    pub fn at_rate(rate: f32) -> Self {
+        let ms = |m: f32| (rate * m / 1000.0).round().max(1.0) as u64;
+        Self {
+            min_hold: ms(50.0),
+            drum_length: ms(50.0),
+            cc_interval: ms(20.0),
+        }
+    }
+}
+
+pub fn hysteresis(threshold: f32) -> f32 {
+    (threshold / 2.0).min(0.1)
+}
+
+/// MIDI velocity (0..1) from how far the probability is above the threshold.
+pub fn velocity(p: f32, threshold: f32) -> f32 {
+    let conf = ((p - threshold) / (1.0 - threshold).max(1e-3)).clamp(0.0, 1.0);
+    ((0.25 + 0.75 * conf) * 127.0).round() / 127.0
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    gate: bool,
+    /// Sustained note playing: (key, channel, since).
+    held: Option<(u8, u8, u64)>,
+    last_cc: Option<u8>,
+    last_cc_pos: u64,
+}
+
+pub struct EventGen {
+    timing: Timing,
+    slots: [Slot; SLOTS],
+    /// Drum note-offs not yet due: (pos, key, channel).
+    pending_offs: Vec<(u64, u8, u8)>,
+}
+
+impl EventGen {
+    pub fn new(timing: Timing) -> Self {
+        Self {
+            timing,
+            slots: [Slot::default(); SLOTS],
+            pending_offs: Vec::with_capacity(64),
+        }
+    }
+
+    /// Handles the frame `span` with slot probabilities `probs` and the onsets inside
+    /// it (sorted). Appends events in time order; all are at positions in `[start, end)` except
+    /// due note-offs of earlier frames when frames were skipped (placed at `start`).
+    pub fn frame(
+        &mut self,
+        span: std::ops::Range<u64>,
+        probs: &[f32],
+        rules: &[Rule],
+        channel: u8,
+        onsets: &[u64],
+        out: &mut Vec<Event>,
+    ) {
+        let (start, end) = (span.start, span.end);
+        let first = out.len();
+        let t = self.timing;
+        for (i, (slot, rule)) in self.slots.iter_mut().zip(rules).enumerate() {
+            let p = probs.get(i).copied().unwrap_or(0.0);
+            let p = if p.is_finite() {
+                p.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let thr = rule.threshold;
+            slot.gate = rule.enabled && (p >= thr || (slot.gate && p >= thr - hysteresis(thr)));
+
+            if let (true, Some(cc)) = (rule.enabled, rule.cc) {
+                let value = (p * 127.0).round() as u8;
+                let due = slot.last_cc.is_none() || start >= slot.last_cc_pos + t.cc_interval;
+                if slot.last_cc != Some(value) && due {
+                    out.push(Event {
+                        pos: start,
+                        channel,
+                        msg: Msg::Cc { cc, value },
+                    });
+                    slot.last_cc = Some(value);
+                    slot.last_cc_pos = start;
+                }
+            }
+
+            // A held note ends when its tag closes (after the minimum hold) or its rule changed.
+            if let Some((key, ch, since)) = slot.held {
+                let stale =
+                    !rule.enabled || rule.percussive || rule.note != Some(key) || ch != channel;
+                let off_at = (since + t.min_hold).max(start);
+                if stale || (!slot.gate && off_at < end) {
+                    let pos = if stale { start } else { off_at };
+                    out.push(Event {
+                        pos,
+                        channel: ch,
+                        msg: Msg::NoteOff { key },
+                    });
+                    slot.held = None;
+                } else {
+                    slot.gate = true;
+                }
+            }
+            let Some(key) = rule.note.filter(|_| slot.gate) else {
+                continue;
+            };
+            let vel = velocity(p, thr);
+            if rule.percussive {
+                for &pos in onsets.iter().filter(|&&o| o >= start && o < end) {
+                    if let Some(k) = self
+                        .pending_offs
+                        .iter()
+                        .position(|&(_, k, c)| k == key && c == channel)
+                    {
+                        let off = self.pending_offs.swap_remove(k).0.clamp(start, pos);
+                        out.push(Event {
+                            pos: off,
+                            channel,
+                            msg: Msg::NoteOff { key },
+                        });
+                    }
+                    out.push(Event {
+                        pos,
+                        channel,
+                        msg: Msg::NoteOn { key, velocity: vel },
+                    });
+                    self.pending_offs.push((pos + t.drum_length, key, channel));
+                }
+            } else if slot.held.is_none() {
+                // Rising edge, or the gate stayed open while the note was enabled or remapped.
+                out.push(Event {
+                    pos: start,
+                    channel,
+                    msg: Msg::NoteOn { key, velocity: vel },
+                });
+                slot.held = Some((key, channel, start));
+            }
+        }
+        self.pending_offs.retain(|&(pos, key, channel)| {
+            if pos < end {
+                out.push(Event {
+                    pos: pos.max(start),
+                    channel,
+                    msg: Msg::NoteOff { key },
+                });
+                false
+            } else {
+                true
+            }
+        });
+        out[first..].sort_by_key(|e| e.pos);
+    }
+
+    /// Ends every sounding note at `pos` (reset, gap in the stream, shutdown).
+    pub fn release_all(&mut self, pos: u64, out: &mut Vec<Event>) {
+        for (_, key, channel) in self.pending_offs.drain(..) {
+            out.push(Event {
+                pos,
+                channel,
+                msg: Msg::NoteOff { key },
+            });
+        }
+        for slot in &mut self.slots {
+            if let Some((key, channel, _)) = slot.held.take() {
+                out.push(Event {
+                    pos,
+                    channel,
+                    msg: Msg::NoteOff { key },
+                });
+            }
+            slot.gate = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+use super::*;
+
+const RATE: f32 = 1000.0; // one sample per millisecond keeps positions readable
+
+fn rules() -> Vec<Rule> {
+    let mut r = vec![Rule::default(); SLOTS];
+    // slot 0: kick (percussive), slot 1: speech (sustained note + CC), slot 2: CC only
+    r[0] = Rule {
+        enabled: true,
+        threshold: 0.5,
+        note: Some(36),
+        cc: None,
+        percussive: true,
+    };
+    r[1] = Rule {
+        enabled: true,
+        threshold: 0.5,
+        note: Some(60),
+        cc: Some(20),
+        percussive: false,
+    };
+    r[2] = Rule {
+        enabled: true,
+        threshold: 0.5,
+        note: None,
+        cc: Some(21),
+        percussive: false,
+    };
+    r
+}
+
+/// Runs frames of 100 samples with the given per-frame probabilities of slots 0..3.
+fn run(frames: &[[f32; 3]], onsets: &[u64], rules: &[Rule]) -> Vec<Event> {
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    for (i, p) in frames.iter().enumerate() {
+        let (start, end) = (i as u64 * 100, (i as u64 + 1) * 100);
+        let inside: Vec<u64> = onsets
+            .iter()
+            .copied()
+            .filter(|&o| o >= start && o < end)
+            .collect();
+        gen.frame(start..end, p, rules, 0, &inside, &mut out);
+    }
+    out
+}
+
+fn notes(events: &[Event]) -> Vec<(u64, &'static str, u8)> {
+    events
+        .iter()
+        .filter_map(|e| match e.msg {
+            Msg::NoteOn { key, .. } => Some((e.pos, "on", key)),
+            Msg::NoteOff { key } => Some((e.pos, "off", key)),
+            Msg::Cc { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sustained_note_follows_threshold_with_hysteresis() {
+    // 0.45 is inside the hysteresis band (0.4..0.5): the note stays on until 0.3.
+    let p = [
+        [0.0, 0.2, 0.0],
+        [0.0, 0.7, 0.0],
+        [0.0, 0.45, 0.0],
+        [0.0, 0.3, 0.0],
+        [0.0, 0.3, 0.0],
+    ];
+    let ev = run(&p, &[], &rules());
+    assert_eq!(notes(&ev), vec![(100, "on", 60), (300, "off", 60)]);
+}
+
+#[test]
+fn sustained_note_is_held_for_the_minimum_time() {
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    let r = rules();
+    // 10-sample frames: the note may end 50 samples after it started, not before.
+    let probs = [0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    for (i, p) in probs.iter().enumerate() {
+        let s = i as u64 * 10;
+        gen.frame(s..s + 10, &[0.0, *p, 0.0], &r, 0, &[], &mut out);
+    }
+    assert_eq!(notes(&out), vec![(10, "on", 60), (60, "off", 60)]);
+}
+
+#[test]
+fn drum_notes_land_on_onsets_while_the_tag_is_present() {
+    // Onsets at 120 and 170 (tag present) and 420 (tag absent): two notes, at the onsets.
+    let p = [
+        [0.1, 0.0, 0.0],
+        [0.9, 0.0, 0.0],
+        [0.8, 0.0, 0.0],
+        [0.1, 0.0, 0.0],
+        [0.1, 0.0, 0.0],
+    ];
+    let ev = run(&p, &[120, 170, 420], &rules());
+    assert_eq!(
+        notes(&ev),
+        vec![
+            (120, "on", 36),
+            (170, "off", 36),
+            (170, "on", 36),
+            (220, "off", 36)
+        ]
+    );
+}
+
+#[test]
+fn velocity_follows_confidence() {
+    let p = [[0.55, 0.0, 0.0], [1.0, 0.0, 0.0]];
+    let ev = run(&p, &[10, 110], &rules());
+    let v: Vec<f32> = ev
+        .iter()
+        .filter_map(|e| match e.msg {
+            Msg::NoteOn { velocity, .. } => Some(velocity),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(v.len(), 2);
+    assert!(v[0] < 0.4 && v[1] == 1.0, "{v:?}");
+}
+
+#[test]
+fn ccs_stream_on_change_only() {
+    let p = [
+        [0.0, 0.0, 0.5],
+        [0.0, 0.0, 0.5],
+        [0.0, 0.0, 1.0],
+        [0.0, 0.0, 1.0],
+    ];
+    let ev = run(&p, &[], &rules());
+    let ccs: Vec<(u64, u8, u8)> = ev
+        .iter()
+        .filter_map(|e| match e.msg {
+            Msg::Cc { cc, value } if cc == 21 => Some((e.pos, cc, value)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ccs, vec![(0, 21, 64), (200, 21, 127)]);
+}
+
+#[test]
+fn ccs_are_rate_limited() {
+    let mut gen = EventGen::new(Timing::at_rate(RATE)); // 20-sample CC interval
+    let r = rules();
+    let mut out = Vec::new();
+    for i in 0..10u64 {
+        let p = if i % 2 == 0 { 0.2 } else { 0.8 };
+        gen.frame(i * 5..i * 5 + 5, &[0.0, 0.0, p], &r, 0, &[], &mut out);
+    }
+    let times: Vec<u64> = out
+        .iter()
+        .filter(|e| matches!(e.msg, Msg::Cc { cc: 21, .. }))
+        .map(|e| e.pos)
+        .collect();
+    assert!(times.windows(2).all(|w| w[1] - w[0] >= 20), "{times:?}");
+    assert!(times.len() >= 2);
+}
+
+#[test]
+fn disabled_tags_are_silent_and_nan_is_absent() {
+    let mut r = rules();
+    r[0].enabled = false;
+    let p = [[0.9, f32::NAN, f32::INFINITY]];
+    let ev = run(&p, &[10], &r);
+    assert!(notes(&ev).is_empty(), "{ev:?}");
+    assert!(ev
+        .iter()
+        .all(|e| !matches!(e.msg, Msg::Cc { value, .. } if value > 0)));
+}
+
+#[test]
+fn events_come_out_in_time_order_and_release_all_ends_notes() {
+    let p = [[0.9, 0.9, 0.9], [0.9, 0.9, 0.9]];
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let r = rules();
+    let mut out = Vec::new();
+    gen.frame(0..100, &p[0], &r, 0, &[30, 95], &mut out);
+    assert!(out.windows(2).all(|w| w[0].pos <= w[1].pos), "{out:?}");
+    gen.release_all(100, &mut out);
+    let ons = out
+        .iter()
+        .filter(|e| matches!(e.msg, Msg::NoteOn { .. }))
+        .count();
+    let offs = out
+        .iter()
+        .filter(|e| matches!(e.msg, Msg::NoteOff { .. }))
+        .count();
+    assert_eq!(ons, offs);
+}
+
+#[test]
+fn changing_the_note_parameter_releases_the_old_key() {
+    let mut r = rules();
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    gen.frame(0..100, &[0.0, 0.9, 0.0], &r, 0, &[], &mut out);
+    r[1].note = Some(61);
+    gen.frame(100..200, &[0.0, 0.9, 0.0], &r, 0, &[], &mut out);
+    assert_eq!(
+        notes(&out),
+        vec![(0, "on", 60), (100, "off", 60), (100, "on", 61)]
+    );
+}

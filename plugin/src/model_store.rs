@@ -1,0 +1,168 @@
+//! One copy of each model per process (whisper.cpp style): every plugin instance that asks for
+//! the same file, or for the embedded model, gets the same `Arc<Model>`. Instances only hold
+//! `Arc`s, so the weights go away with the last instance using them.
+
+use audio_mamba_engine::Model;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+
+/// Environment variable naming a model file, for DAWs (and tests) without a file chooser.
+pub const MODEL_ENV: &str = "AUDIO_MAMBA_MODEL";
+
+#[cfg(default_model)]
+static EMBEDDED: Option<&[u8]> = Some(include_bytes!(env!("AUDIO_MAMBA_DEFAULT_MODEL")));
+#[cfg(not(default_model))]
+static EMBEDDED: Option<&[u8]> = None;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    Embedded,
+    File(PathBuf),
+}
+
+/// Loaded models by source; the mutex is only taken on the main thread (load/activate).
+static CACHE: Mutex<Vec<(Key, Weak<Model>)>> = Mutex::new(Vec::new());
+
+/// The model an instance got, with a line for the user about where it came from.
+pub struct Loaded {
+    pub model: Option<Arc<Model>>,
+    pub message: String,
+}
+
+fn cached(key: Key, load: impl FnOnce() -> Result<Model, String>) -> Result<Arc<Model>, String> {
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(m) = cache
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+    {
+        return Ok(m);
+    }
+    let model = Arc::new(load()?);
+    cache.push((key, Arc::downgrade(&model)));
+    Ok(model)
+}
+
+fn from_file(path: &Path) -> Result<Arc<Model>, String> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| format!("model file {}: {e}", path.display()))?;
+    cached(Key::File(canonical.clone()), || {
+        Model::load(&canonical).map_err(|e| format!("model file {}: {e}", path.display()))
+    })
+}
+
+fn embedded() -> Option<Result<Arc<Model>, String>> {
+    EMBEDDED.map(|bytes| {
+        cached(Key::Embedded, || {
+            Model::from_bytes(bytes).map_err(|e| format!("embedded model: {e}"))
+        })
+    })
+}
+
+/// Resolves the model: the path saved with the instance, else `AUDIO_MAMBA_MODEL`, else the
+/// embedded one. A source that fails is reported and the next one is used, so a bad file never
+/// costs the user a working model.
+pub fn resolve(saved_path: &str) -> Loaded {
+    let mut problems = Vec::new();
+    let env = std::env::var(MODEL_ENV).unwrap_or_default();
+    for (what, path) in [("saved model path", saved_path), (MODEL_ENV, env.as_str())] {
+        if path.trim().is_empty() {
+            continue;
+        }
+        match from_file(Path::new(path.trim())) {
+            Ok(model) => {
+                return Loaded {
+                    message: describe(&model, &format!("{what} {}", path.trim()), &problems),
+                    model: Some(model),
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    match embedded() {
+        Some(Ok(model)) => Loaded {
+            message: describe(&model, "embedded model", &problems),
+            model: Some(model),
+        },
+        Some(Err(e)) => {
+            problems.push(e);
+            no_model(problems)
+        }
+        None => no_model(problems),
+    }
+}
+
+fn describe(model: &Model, source: &str, problems: &[String]) -> String {
+    let cfg = model.config();
+    let mut s = format!(
+        "{} {} ({} labels, {:.2} s window) from {source}",
+        cfg.name,
+        cfg.version,
+        cfg.num_classes(),
+        cfg.clip_seconds()
+    );
+    for p in problems {
+        s.push_str("; ignored ");
+        s.push_str(p);
+    }
+    s
+}
+
+fn no_model(problems: Vec<String>) -> Loaded {
+    let mut message = format!(
+        "no model: audio passes through without tags (this build has no embedded model; set \
+         {MODEL_ENV} to a .safetensors file)"
+    );
+    for p in problems {
+        message.push_str("; ");
+        message.push_str(&p);
+    }
+    Loaded {
+        model: None,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn golden() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/golden-a.safetensors")
+    }
+
+    #[test]
+    fn same_file_is_loaded_once() {
+        let a = from_file(&golden()).unwrap();
+        let b = from_file(&golden()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn bad_saved_path_is_reported_and_skipped() {
+        let dir = std::env::temp_dir().join(format!("am-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let corrupt = dir.join("corrupt.safetensors");
+        std::fs::write(&corrupt, b"not a model").unwrap();
+        let loaded = resolve(corrupt.to_str().unwrap());
+        assert!(
+            loaded.message.contains("corrupt.safetensors"),
+            "{}",
+            loaded.message
+        );
+        // Without an embedded model or AUDIO_MAMBA_MODEL this build has nothing left to use.
+        if EMBEDDED.is_none() && std::env::var(MODEL_ENV).is_err() {
+            assert!(loaded.model.is_none());
+            assert!(loaded.message.starts_with("no model"), "{}", loaded.message);
+        }
+        let good = resolve(golden().to_str().unwrap());
+        assert!(good.model.is_some());
+        assert!(
+            good.message.contains("saved model path"),
+            "{}",
+            good.message
+        );
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the plugin bundles and runs the host tests: the .clap in clack-host (release bundle,
+# and a debug bundle built with assert_process_allocs, which aborts on any allocation in
+# process()), the .vst3 in pedalboard. Called by scripts/test-all.sh after `cargo test`, whose
+# release build the bundle reuses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target=${CARGO_TARGET_DIR:-target}
+case $target in /*) ;; *) target=$root/$target ;; esac
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# xtask writes every bundle to $target/bundled: build the debug one first and keep a copy.
+cargo xtask bundle audio-mamba --locked --features assert_process_allocs
+rm -rf "$target/bundled-debug" && mkdir -p "$target/bundled-debug"
+cp "$target/bundled/audio-mamba.clap" "$target/bundled-debug/"
+cargo xtask bundle audio-mamba --locked --release
+
+export AUDIO_MAMBA_BUNDLE_DIR=$target/bundled
+AUDIO_MAMBA_DEBUG_BUNDLE_DIR=$target/bundled-debug \
+  cargo test --release --locked -p audio-mamba-host-tests --test clap -- --ignored
+
+venv=$target/plugin-test-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q pedalboard==0.9.26 numpy==2.4.6 pytest==9.2.0
+fi
+AUDIO_MAMBA_MODEL=$root/tests/golden/golden-a.safetensors \
+  "$venv/bin/python" -m pytest -q tests/host/python

@@ -1,0 +1,545 @@
+//! The built `audio-mamba.clap` in a real CLAP host (clack-host). These need the bundle, so they
+//! are ignored by a plain `cargo test`; `scripts/test-plugin.sh` builds it and runs them with
+//! `--ignored`.
+//!
+//! The model is `controlled_model` (see `model.rs`): the real network on the real signal, with
+//! an answer fixed in advance (bass drum and music present, speech at 0.27, snare and hi-hat
+//! absent), so the notes and CCs the host receives can be predicted exactly.
+
+use audio_mamba_host_tests::clap_host::{
+    load_entry, state_bytes, state_json, Instance, Output, Run,
+};
+use audio_mamba_host_tests::model::{golden_a, sigmoid, write_controlled_model, DRUM_TEST_LABELS};
+use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like, Drum};
+use std::process::Command;
+use std::sync::Once;
+
+const ODD_BLOCKS: &[usize] = &[1, 31, 512, 997, 64, 3, 4096, 257];
+
+fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("AUDIO_MAMBA_MODEL").is_none() {
+            let model = write_controlled_model("drums", DRUM_TEST_LABELS);
+            // SAFETY: set once, before any test thread loads the plugin (Once blocks them).
+            unsafe { std::env::set_var("AUDIO_MAMBA_MODEL", model) };
+        }
+    });
+}
+
+fn stereo(x: &[f32]) -> Vec<Vec<f32>> {
+    vec![x.to_vec(), x.iter().map(|v| -0.5 * v).collect()]
+}
+
+fn ms(rate: f64, samples: f64) -> f64 {
+    samples * 1000.0 / rate
+}
+
+/// Output audio equals the input delayed by exactly the reported latency.
+fn assert_passes_through(input: &[Vec<f32>], out: &Output) {
+    let l = out.latency as usize;
+    for (x, y) in input.iter().zip(&out.audio) {
+        assert_eq!(x.len(), y.len());
+        let loud = y[..l.min(y.len())].iter().position(|&v| v != 0.0);
+        assert!(
+            loud.is_none(),
+            "delay {l} not silent at {loud:?} of {}",
+            y.len()
+        );
+        if l < x.len() {
+            assert!(
+                y[l..] == x[..x.len() - l],
+                "audio is not the input delayed by {l}"
+            );
+        }
+    }
+}
+
+fn drum_signal(rate: f64) -> (Vec<(usize, Drum)>, Vec<f32>) {
+    let r = rate as f32;
+    let hits = rock_beat(r, 120.0, 0.3, 2);
+    let x = drums(r, &hits, (r * 5.5) as usize);
+    (hits, x)
+}
+
+fn kick_check(rate: f64, hits: &[(usize, Drum)], out: &Output, len: usize) {
+    let l = out.latency as u64;
+    // Key 64 on channel 2 is the forwarded input note of one test.
+    let ons: Vec<_> = out.notes.iter().filter(|n| n.on && n.key != 64).collect();
+    assert!(ons.iter().all(|n| n.key == 36 && n.channel == 0), "{ons:?}");
+    let expected: Vec<u64> = hits
+        .iter()
+        .map(|h| h.0 as u64 + l)
+        .filter(|&t| t < len as u64)
+        .collect();
+    assert_eq!(
+        ons.len(),
+        expected.len(),
+        "rate {rate}: notes {ons:?}, expected at {expected:?}"
+    );
+    let worst = ons
+        .iter()
+        .zip(&expected)
+        .map(|(n, &t)| ms(rate, (n.time as f64 - t as f64).abs()));
+    eprintln!(
+        "rate {rate}: {} notes, latency {l}, worst timing error {:.3} ms",
+        ons.len(),
+        worst.fold(0.0, f64::max)
+    );
+    for (n, &t) in ons.iter().zip(&expected) {
+        let err = ms(rate, (n.time as f64 - t as f64).abs());
+        assert!(
+            err <= 5.0,
+            "rate {rate}: note at {} for hit at {t}: {err:.2} ms",
+            n.time
+        );
+    }
+    let offs = out.notes.iter().filter(|n| !n.on && n.key != 64).count();
+    assert!(offs + 1 >= ons.len(), "every drum note ends");
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio() {
+    setup();
+    let entry = load_entry();
+    for rate in [44_100.0, 48_000.0] {
+        let (hits, x) = drum_signal(rate);
+        let input = stereo(&x);
+        let mut p = Instance::new(&entry);
+        p.set_offline(true);
+        let mut run = Run::new(rate, ODD_BLOCKS);
+        run.midi_in = vec![(2000, [0x91, 64, 90]), (2500, [0x81, 64, 0])];
+        let out = p.run(&input, &run);
+        assert!(
+            out.latency as f64 > 0.25 * rate,
+            "latency {} covers at least the hop",
+            out.latency
+        );
+        assert!((out.latency as f64) < rate, "latency {}", out.latency);
+        assert_passes_through(&input, &out);
+        kick_check(rate, &hits, &out, x.len());
+        // Probabilities as CCs on the default controllers (20 + slot), once each (they never change).
+        for (slot, (_, _, logit)) in DRUM_TEST_LABELS.iter().enumerate() {
+            let cc = 20 + slot as u8;
+            let values: Vec<u8> = out
+                .ccs
+                .iter()
+                .filter(|c| c.cc == cc)
+                .map(|c| c.value)
+                .collect();
+            assert_eq!(
+                values,
+                vec![(sigmoid(*logit) * 127.0).round() as u8],
+                "CC {cc}"
+            );
+        }
+        // Incoming notes are forwarded at their time.
+        assert!(out
+            .notes
+            .iter()
+            .any(|n| n.time == 2000 && n.key == 64 && n.channel == 1 && n.on));
+        assert!(out
+            .notes
+            .iter()
+            .any(|n| n.time == 2500 && n.key == 64 && n.channel == 1 && !n.on));
+    }
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn offline_renders_are_identical() {
+    setup();
+    let entry = load_entry();
+    let (_, x) = drum_signal(44_100.0);
+    let mut x = x;
+    for (v, s) in x.iter_mut().zip(speech_like(44_100.0, 6.0)) {
+        *v += s;
+    }
+    let input = stereo(&x);
+    let render = || {
+        let mut p = Instance::new(&entry);
+        p.set_offline(true);
+        p.run(&input, &Run::new(44_100.0, &[733, 1024, 5]))
+    };
+    let (a, b) = (render(), render());
+    assert!(!a.notes.is_empty());
+    assert_eq!(a.notes, b.notes);
+    assert_eq!(a.ccs, b.ccs);
+    assert_eq!(a.audio, b.audio);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn real_time_notes_arrive_on_time_when_the_worker_keeps_up() {
+    setup();
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let r = rate as f32;
+    let hits = rock_beat(r, 120.0, 0.3, 1);
+    let x = drums(r, &hits, (r * 3.2) as usize);
+    let mut p = Instance::new(&entry);
+    let mut run = Run::new(rate, &[256]);
+    run.real_time = true;
+    let out = p.run(&stereo(&x), &run);
+    kick_check(rate, &hits, &out, x.len());
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn without_compensation_latency_is_zero_and_notes_come_late() {
+    setup();
+    let entry = load_entry();
+    let rate = 44_100.0;
+    let (hits, x) = drum_signal(rate);
+    let input = stereo(&x);
+    let mut p = Instance::new(&entry);
+    p.set_params(&[("Latency compensation", "0")]);
+    p.set_offline(true);
+    let out = p.run(&input, &Run::new(rate, &[512]));
+    assert_eq!(out.latency, 0);
+    assert_eq!(out.audio, input, "sample-exact pass-through");
+    let ons: Vec<_> = out.notes.iter().filter(|n| n.on).collect();
+    assert!(ons.len() >= hits.len() - 4, "{ons:?}");
+    for n in ons {
+        let hit = hits
+            .iter()
+            .map(|h| h.0 as u64)
+            .filter(|&h| h <= n.time)
+            .max()
+            .unwrap();
+        // Late by the analysis (hop, resampler, onset settling): clearly more than 5 ms.
+        assert!(
+            ms(rate, (n.time - hit) as f64) > 10.0,
+            "note at {} only {} late",
+            n.time,
+            n.time - hit
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn parameters_change_the_events_and_state_round_trips() {
+    setup();
+    let entry = load_entry();
+    let mut p = Instance::new(&entry);
+    let names = p.param_names();
+    for n in [
+        "Analysis window",
+        "Analysis hop",
+        "Sensitivity",
+        "Latency compensation",
+        "MIDI channel",
+    ] {
+        assert!(names.iter().any(|x| x == n), "missing {n}");
+    }
+    // Defaults: GM kick for the bass drum, no note for speech, a CC each.
+    assert_eq!(p.param_value("Tag 1 (Bass drum) note"), 37.0); // CLAP value = note + 1 (range -1..127)
+    assert_eq!(p.param_value("Tag 4 (Speech) note"), 0.0);
+    p.set_params(&[
+        ("MIDI channel", "10"),
+        ("Tag 1 (Bass drum) note", "35"),
+        ("Tag 5 (Music) note", "60"),
+        ("Tag 4 (Speech) CC", "Off"),
+        ("Tag 2 (Snare drum) threshold", "0.2"),
+        ("Analysis hop", "0.2"),
+    ]);
+    let state = p.save_state();
+    let mut q = Instance::new(&entry);
+    assert!(q.load_state(&state));
+    for n in [
+        "MIDI channel",
+        "Tag 1 (Bass drum) note",
+        "Tag 5 (Music) note",
+        "Tag 4 (Speech) CC",
+        "Tag 2 (Snare drum) threshold",
+        "Analysis hop",
+    ] {
+        assert_eq!(q.param_value(n), p.param_value(n), "{n} after state load");
+    }
+    assert_eq!(q.save_state(), state);
+    let rate = 48_000.0;
+    let (hits, x) = drum_signal(rate);
+    q.set_offline(true);
+    let out = q.run(&stereo(&x), &Run::new(rate, &[480]));
+    assert!(out.notes.iter().all(|n| n.channel == 9));
+    assert!(out.ccs.iter().all(|c| c.channel == 9 && c.cc != 23));
+    let kicks = out.notes.iter().filter(|n| n.on && n.key == 35).count();
+    assert!(kicks >= hits.len() - 4, "{kicks} kicks on key 35");
+    // Music is sustained: one note 60 from the first analysed stretch on, never released.
+    let music: Vec<_> = out.notes.iter().filter(|n| n.key == 60).collect();
+    assert_eq!(music.len(), 1);
+    assert!(
+        music[0].on && music[0].time == out.latency as u64,
+        "{music:?}"
+    );
+    // A hop change while running asks the host to restart (the latency depends on it).
+    let mut run = Run::new(rate, &[480]);
+    run.param_changes = vec![(4800, "Analysis hop".into(), "0.5".into())];
+    assert!(q.run(&stereo(&x[..48_000]), &run).restart_requested);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn bad_input_rates_and_block_sizes_never_break_pass_through() {
+    setup();
+    let entry = load_entry();
+    let mut p = Instance::new(&entry);
+    // One instance through several rates (sample-rate change between activations).
+    for (rate, blocks) in [
+        (8_000.0, vec![1, 2, 3]),
+        (22_050.0, vec![8192]),
+        (44_100.0, vec![1, 8192, 17, 300]),
+        (96_000.0, vec![4096, 1]),
+        (384_000.0, vec![8192, 999]),
+    ] {
+        let n = (rate * 1.5) as usize;
+        let mut x: Vec<f32> = (0..n).map(|i| 0.3 * (i as f32 * 0.01).sin()).collect();
+        x[n / 3..n / 3 + 100].fill(f32::NAN);
+        x[n / 2] = f32::INFINITY;
+        x[n / 2 + 1] = f32::NEG_INFINITY;
+        x[2 * n / 3..].fill(0.0);
+        let input = stereo(&x);
+        let out = p.run(&input, &Run::new(rate, &blocks));
+        let clean: Vec<Vec<f32>> = input
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|&v| if v.is_finite() { v } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        assert!(
+            out.audio.iter().flatten().all(|v| v.is_finite()),
+            "{rate}: non-finite output"
+        );
+        assert_passes_through(&clean, &out);
+    }
+    // Mono layout: one channel in, one out.
+    let x: Vec<f32> = (0..48_000).map(|i| (i as f32 * 0.02).sin() * 0.1).collect();
+    let out = Instance::new(&entry).run(std::slice::from_ref(&x), &Run::new(48_000.0, &[128]));
+    assert_passes_through(&[x], &out);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn sixteen_instances_share_a_process() {
+    // Alone in a child process, so no other test's workers are counted below.
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let (ok, log) = child(
+            "sixteen_instances_share_a_process",
+            &[("AUDIO_MAMBA_CHILD", "1")],
+            &[],
+        );
+        assert!(ok, "{log}");
+        return;
+    }
+    setup();
+    let entry = load_entry();
+    let (_, x) = drum_signal(48_000.0);
+    let input = stereo(&x[..96_000]);
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16)
+            .map(|i| {
+                let (entry, input) = (&entry, &input);
+                s.spawn(move || Instance::new(entry).run(input, &Run::new(48_000.0, &[256 + i])))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert_passes_through(&input, out);
+    }
+    // Deactivation joined every worker, even those stopped mid-window (real-time mode, fed
+    // faster than real time, so the workers were busy when the host deactivated).
+    assert_eq!(worker_threads(), 0);
+}
+
+/// Analysis threads alive in this process.
+fn worker_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("audio-mamba-wor"))
+        })
+        .count()
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn corrupt_model_file_is_skipped_and_audio_keeps_passing() {
+    setup();
+    let entry = load_entry();
+    let bad = std::env::temp_dir().join(format!(
+        "audio-mamba-corrupt-{}.safetensors",
+        std::process::id()
+    ));
+    std::fs::write(&bad, b"\x08\0\0\0\0\0\0\0{}garbage").unwrap();
+    let mut p = Instance::new(&entry);
+    let mut state = state_json(&p.save_state());
+    state["fields"]["model-path"] = serde_json::to_string(bad.to_str().unwrap()).unwrap().into();
+    assert!(p.load_state(&state_bytes(&state)));
+    assert_eq!(
+        state_json(&p.save_state())["fields"]["model-path"],
+        state["fields"]["model-path"]
+    );
+    p.set_offline(true);
+    let (hits, x) = drum_signal(44_100.0);
+    let input = stereo(&x);
+    let out = p.run(&input, &Run::new(44_100.0, &[512]));
+    assert_passes_through(&input, &out);
+    // The fallback (AUDIO_MAMBA_MODEL) model still tags.
+    assert!(out.notes.iter().filter(|n| n.on).count() >= hits.len() - 4);
+}
+
+/// Runs this binary's test `name` in a child process with `env`; returns its success.
+fn child(name: &str, env: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "--nocapture", name]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    for k in remove {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().expect("run child test");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.contains("1 passed"), text)
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn no_model_at_all_passes_audio_without_events() {
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let (ok, log) = child(
+            "no_model_at_all_passes_audio_without_events",
+            &[("AUDIO_MAMBA_CHILD", "1")],
+            &["AUDIO_MAMBA_MODEL"],
+        );
+        assert!(ok, "{log}");
+        return;
+    }
+    let entry = load_entry();
+    let (_, x) = drum_signal(48_000.0);
+    let input = stereo(&x);
+    let out = Instance::new(&entry).run(&input, &Run::new(48_000.0, &[100, 1000]));
+    assert_eq!(out.audio, input);
+    assert!(out.notes.is_empty() && out.ccs.is_empty());
+}
+
+/// The random golden-a model (Speech, Dog, Music, Siren, Rain) on speech-like audio, with the
+/// worker's trace: every CC and note the host receives must be what the worker's probabilities
+/// imply at that time.
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn events_match_the_probabilities_the_worker_computed() {
+    let trace = std::env::var("AUDIO_MAMBA_TRACE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::env::temp_dir().join(format!("audio-mamba-trace-{}.jsonl", std::process::id()))
+        });
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let model = golden_a();
+        let env = [
+            ("AUDIO_MAMBA_CHILD", "1"),
+            ("AUDIO_MAMBA_MODEL", model.to_str().unwrap()),
+            ("AUDIO_MAMBA_TRACE", trace.to_str().unwrap()),
+        ];
+        let (ok, log) = child(
+            "events_match_the_probabilities_the_worker_computed",
+            &env,
+            &[],
+        );
+        assert!(ok, "{log}");
+        return;
+    }
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let x = speech_like(rate as f32, 6.0);
+    let mut p = Instance::new(&entry);
+    p.set_params(&[
+        ("Tag 1 (Speech) note", "60"),
+        ("Tag 1 (Speech) threshold", "0.5"),
+        ("Analysis hop", "0.1"),
+    ]);
+    p.set_offline(true);
+    let out = p.run(std::slice::from_ref(&x), &Run::new(rate, &[333]));
+    assert_passes_through(&[x], &out);
+    let l = out.latency as u64;
+    let items: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(items.len() > 20, "{} traced stretches", items.len());
+    let at = |t: u64| {
+        items
+            .iter()
+            .find(|i| i["start"].as_u64().unwrap() <= t && t < i["end"].as_u64().unwrap())
+    };
+    assert!(!out.ccs.is_empty());
+    for c in &out.ccs {
+        let item = at(c.time - l).unwrap_or_else(|| panic!("no stretch for CC at {}", c.time));
+        assert_eq!(
+            item["start"].as_u64().unwrap(),
+            c.time - l,
+            "CCs go out at stretch starts"
+        );
+        let slot = (c.cc - 20) as usize;
+        let p = item["probs"][slot].as_f64().unwrap();
+        assert_eq!(
+            c.value,
+            (p * 127.0).round() as u8,
+            "CC {} at {}",
+            c.cc,
+            c.time
+        );
+    }
+    for n in out.notes.iter() {
+        let item = at(n.time - l).expect("stretch for note");
+        let p = item["probs"][0].as_f64().unwrap();
+        assert_eq!(n.key, 60);
+        if n.on {
+            assert!(p >= 0.5, "note on at p = {p}");
+        } else {
+            assert!(p < 0.5, "note off at p = {p}");
+        }
+    }
+    // And the reverse: the first stretch over the threshold started a note.
+    if let Some(first) = items
+        .iter()
+        .find(|i| i["probs"][0].as_f64().unwrap() >= 0.5)
+    {
+        let t = first["start"].as_u64().unwrap() + l;
+        assert!(
+            out.notes.iter().any(|n| n.on && n.time == t),
+            "no note at {t}"
+        );
+    }
+}
+
+/// `assert_process_allocs` only acts in debug builds: a debug bundle aborts the process on any
+/// allocation inside `process()`. Runs the main host tests against it in a child process.
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn debug_bundle_process_never_allocates() {
+    let Ok(dir) = std::env::var("AUDIO_MAMBA_DEBUG_BUNDLE_DIR") else {
+        panic!("set AUDIO_MAMBA_DEBUG_BUNDLE_DIR to a debug bundle built with --features assert_process_allocs");
+    };
+    for name in [
+        // Offline (the audio thread waits for the worker) and real-time (never waits) processing.
+        "drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio",
+        "bad_input_rates_and_block_sizes_never_break_pass_through",
+        "sixteen_instances_share_a_process",
+    ] {
+        let (ok, log) = child(name, &[("AUDIO_MAMBA_BUNDLE_DIR", &dir)], &[]);
+        assert!(ok, "{name} on the debug bundle:\n{log}");
+    }
+}
