@@ -239,6 +239,9 @@ def main():
         opt.load_state_dict(ck["opt"])
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         say(f"resumed from {last} at step {step} (best val mAP {best:.4f})")
+        # A resumed run must not replay the batches (and mixup draws) of its first steps.
+        random.seed(args.seed + rank + 7919 * step)
+        np.random.seed(args.seed + rank + 7919 * step)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if rank == 0:
         cfg.save(os.path.join(args.out, "config.json"))

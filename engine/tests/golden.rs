@@ -2,26 +2,13 @@
 //! `training/make_golden.py` (random weights, fixed waveform) for configs that together cover
 //! every variant of the config space and both front ends.
 
+mod common;
+
 use audio_mamba_engine::{Model, Session, Tap};
+use common::{golden_dir, rel_l2};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
-}
-
-fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let num: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum();
-    let den: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
-    (num / den.max(1e-30)).sqrt()
-}
 
 fn tensors(bytes: &[u8]) -> HashMap<String, Vec<f32>> {
     let st = SafeTensors::deserialize(bytes).unwrap();

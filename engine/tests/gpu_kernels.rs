@@ -8,22 +8,13 @@
 //! is exact.
 #![cfg(feature = "gpu")]
 
+mod common;
+
 use audio_mamba_engine::gpu::testing::{gpu_or_skip, CpuOps, Ops, ScanCase, TscamCase};
 use audio_mamba_engine::kernels::nn::ConvShape;
 use audio_mamba_engine::kernels::par::Par;
 use audio_mamba_engine::kernels::scan::ScanDims;
-
-fn rand_vec(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+use common::rand_vec;
 
 #[track_caller]
 fn assert_close(ops: &dyn Ops, got: &[f32], want: &[f64], tol: f64, what: &str) {

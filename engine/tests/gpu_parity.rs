@@ -3,27 +3,14 @@
 //! adapter, lavapipe included; skips without one unless AMTAG_REQUIRE_GPU=1.
 #![cfg(feature = "gpu")]
 
+mod common;
+
 use audio_mamba_engine::gpu::testing::gpu_or_skip;
 use audio_mamba_engine::gpu::{AdapterPolicy, GpuSession};
 use audio_mamba_engine::{Model, Prediction, Session};
+use common::{golden_dir, rel_l2};
 use safetensors::SafeTensors;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
-}
-
-fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let num: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum();
-    let den: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
-    (num / den.max(1e-30)).sqrt()
-}
 
 fn golden_tensor(name: &str, key: &str) -> Option<Vec<f32>> {
     let bytes = std::fs::read(golden_dir().join(format!("{name}.golden.safetensors"))).unwrap();

@@ -7,7 +7,7 @@ use crate::realtime::Realtime;
 use crate::status::Status;
 use crate::worker::{self, Worker};
 use crate::{feed, model_store};
-use audio_mamba_engine::{Model, Session};
+use audio_mamba_engine::{BackendChoice, Model, Runner};
 use std::sync::Arc;
 
 /// Events the worker may have queued ahead of the audio thread.
@@ -27,12 +27,29 @@ fn model_budget_seconds(model: &Model) -> f64 {
     0.03 + 2.0 * model.config().macs() as f64 / 10e9
 }
 
+/// Environment variable choosing the analysis backend: auto (default: a real GPU when there is
+/// one, else the CPU), cpu, or gpu (any adapter, the CPU-emulated lavapipe included).
+pub const BACKEND_ENV: &str = "AUDIO_MAMBA_BACKEND";
+
+/// One window at a time, one CPU thread per instance: many instances share the machine, and
+/// the GPU device and weights are shared by all of them (engine `gpu::GpuContext::shared`).
+fn new_runner(model: &Arc<Model>) -> Result<Runner, String> {
+    let choice = match std::env::var(BACKEND_ENV) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|e| format!("{BACKEND_ENV}: {e}"))?,
+        _ => BackendChoice::Auto,
+    };
+    Runner::new(model.clone(), 1, choice, 1).map_err(|e| e.to_string())
+}
+
 /// Starts the analysis. An error leaves the instance passing audio through; `session` keeps
 /// the warmed-up session across activations of the same model.
 pub fn start(
     params: &Arc<PluginParams>,
     status: &Arc<Status>,
-    session: &mut Option<Session>,
+    session: &mut Option<Runner>,
     s: Setup,
 ) -> Result<(Worker, Realtime), String> {
     if !(8_000..=384_000).contains(&s.rate) {
@@ -50,12 +67,17 @@ pub fn start(
     // Main thread: the one place a problem with the model is also logged for the user.
     nice_plug::nice_log!("{}", loaded.message);
     status.set_message(loaded.message.clone());
-    let model = loaded.model.ok_or(loaded.message)?;
-    let sess = match session.take() {
+    let model = loaded.model.clone().ok_or_else(|| loaded.message.clone())?;
+    let runner = match session.take() {
         Some(old) if Arc::ptr_eq(old.model(), &model) => old,
-        _ => Session::new(model.clone(), 1).map_err(|e| e.to_string())?,
+        _ => new_runner(&model)?,
     };
-    let analyzer = Analyzer::new(sess, s.rate, params.hop.value())?;
+    let mut line = format!("{}; analysis on {}", loaded.message, runner.describe());
+    if let Some(why) = runner.notice() {
+        line.push_str(&format!(" ({why})"));
+    }
+    status.set_message(line);
+    let analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
     let latency = if params.latency_compensation.value() {
         let poll = worker::POLL.as_secs_f64() * s.rate as f64;
         analyzer.analysis_delay()

@@ -6,7 +6,7 @@ use crate::events::{Event, EventGen, Rule, Timing};
 use crate::onset::OnsetDetector;
 use crate::resample::Stream;
 use crate::tags::{drum_note, slot_labels, SLOTS};
-use audio_mamba_engine::Session;
+use audio_mamba_engine::Runner;
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -29,7 +29,7 @@ struct Item {
 }
 
 pub struct Analyzer {
-    session: Session,
+    runner: Runner,
     host_rate: u32,
     model_rate: u32,
     clip: usize,
@@ -54,8 +54,8 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
-    pub fn new(session: Session, host_rate: u32, hop_seconds: f32) -> Result<Self, String> {
-        let cfg = session.model().config().clone();
+    pub fn new(runner: Runner, host_rate: u32, hop_seconds: f32) -> Result<Self, String> {
+        let cfg = runner.model().config().clone();
         let model_rate = cfg.sample_rate();
         let clip = cfg.clip_samples();
         let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
@@ -78,7 +78,7 @@ impl Analyzer {
             slot_label,
             percussive,
             trace: None,
-            session,
+            runner,
             host_rate,
             model_rate,
             clip,
@@ -91,8 +91,13 @@ impl Analyzer {
         self.trace = Some(w);
     }
 
-    pub fn into_session(self) -> Session {
-        self.session
+    pub fn into_runner(self) -> Runner {
+        self.runner
+    }
+
+    /// The GPU failure that just moved the analysis to the CPU, once.
+    pub fn take_gpu_failure(&mut self) -> Option<String> {
+        self.runner.take_gpu_failure()
     }
 
     /// Host samples from a sample's arrival until its events can exist, model time excluded:
@@ -179,7 +184,7 @@ impl Analyzer {
         let (clip, hop, slot_label) = (self.clip, self.hop, self.slot_label);
         let (origin, ratio) = (self.origin, self.host_rate as f64 / self.model_rate as f64);
         let to_host = |m: u64| origin + (m as f64 * ratio).round() as u64;
-        let pred = self.session.run(&self.window).map_err(|e| e.to_string())?;
+        let pred = self.runner.run(&self.window).map_err(|e| e.to_string())?;
         // Frames are aligned to the window's end; those overlapping the new hop become items.
         let classes = pred.classes;
         let steps = if pred.frame_probs.is_some() {

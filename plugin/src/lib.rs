@@ -15,7 +15,7 @@ pub mod status;
 pub mod tags;
 pub mod worker;
 
-use audio_mamba_engine::{Model, Session};
+use audio_mamba_engine::{Model, Runner};
 use nice_plug::prelude::*;
 use params::PluginParams;
 use realtime::Realtime;
@@ -25,11 +25,14 @@ use worker::Worker;
 
 pub use model_store::MODEL_ENV;
 
-pub struct AudioMamba {
+/// `CC_IN`: whether MIDI CCs arriving at the plugin are accepted, and so passed on with its own
+/// events. The CLAP build takes them; the VST3 build does not, because nice-plug turns VST3 CC
+/// input into 16 x 130 extra parameters, which made a JUCE host take ~40 s to load the plugin.
+pub struct AudioMamba<const CC_IN: bool> {
     params: Arc<PluginParams>,
     status: Arc<Status>,
     /// Kept across activations: creating one warms the model up.
-    session: Option<Session>,
+    session: Option<Runner>,
     /// The model found at creation, held so activation reuses it instead of loading it again.
     _model: Option<Arc<Model>>,
     worker: Option<Worker>,
@@ -39,7 +42,7 @@ pub struct AudioMamba {
     restart_requested: bool,
 }
 
-impl Default for AudioMamba {
+impl<const CC_IN: bool> Default for AudioMamba<CC_IN> {
     fn default() -> Self {
         let loaded = model_store::resolve("");
         let labels = loaded
@@ -62,7 +65,7 @@ impl Default for AudioMamba {
     }
 }
 
-impl AudioMamba {
+impl<const CC_IN: bool> AudioMamba<CC_IN> {
     pub fn status(&self) -> Arc<Status> {
         self.status.clone()
     }
@@ -76,7 +79,7 @@ impl AudioMamba {
     }
 }
 
-impl Plugin for AudioMamba {
+impl<const CC_IN: bool> Plugin for AudioMamba<CC_IN> {
     const NAME: &'static str = "Audio Mamba";
     const VENDOR: &'static str = "Audio Mamba";
     const URL: &'static str = "https://github.com/audio-mamba/audio-mamba";
@@ -95,9 +98,11 @@ impl Plugin for AudioMamba {
             ..AudioIOLayout::const_default()
         },
     ];
-    // Notes in are forwarded. Not CCs: for VST3 that would add 16 x 130 parameters, which makes
-    // JUCE hosts take ~40 s to load the plugin.
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_INPUT: MidiConfig = if CC_IN {
+        MidiConfig::MidiCCs
+    } else {
+        MidiConfig::Basic
+    };
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type Editor = ();
@@ -188,13 +193,13 @@ impl Plugin for AudioMamba {
     }
 }
 
-impl Drop for AudioMamba {
+impl<const CC_IN: bool> Drop for AudioMamba<CC_IN> {
     fn drop(&mut self) {
         self.shutdown();
     }
 }
 
-impl ClapPlugin for AudioMamba {
+impl<const CC_IN: bool> ClapPlugin for AudioMamba<CC_IN> {
     const CLAP_ID: &'static str = "org.audio-mamba.tagger";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("Tags audio with a Mamba model and plays the tags as MIDI notes and CCs");
@@ -209,11 +214,11 @@ impl ClapPlugin for AudioMamba {
     ];
 }
 
-impl Vst3Plugin for AudioMamba {
+impl<const CC_IN: bool> Vst3Plugin for AudioMamba<CC_IN> {
     const VST3_CLASS_ID: [u8; 16] = *b"AudioMambaTagger";
     const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
         &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
 }
 
-nice_export_clap!(AudioMamba);
-nice_export_vst3!(AudioMamba);
+nice_export_clap!(AudioMamba<true>);
+nice_export_vst3!(AudioMamba<false>);

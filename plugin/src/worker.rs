@@ -7,7 +7,7 @@ use crate::events::Event;
 use crate::feed::FeedRx;
 use crate::params::PluginParams;
 use crate::status::Status;
-use audio_mamba_engine::Session;
+use audio_mamba_engine::Runner;
 use rtrb::Producer;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,7 +30,7 @@ pub struct Shared {
 }
 
 pub struct Worker {
-    handle: Option<JoinHandle<Option<Session>>>,
+    handle: Option<JoinHandle<Option<Runner>>>,
     thread: Thread,
     shared: Arc<Shared>,
 }
@@ -118,13 +118,13 @@ impl Worker {
         true
     }
 
-    /// Stops and joins the thread, returning the session for the next activation. A model run
+    /// Stops and joins the thread, returning the runner for the next activation. A model run
     /// in flight finishes first (runs are bounded by the window length).
-    pub fn stop(mut self) -> Option<Session> {
+    pub fn stop(mut self) -> Option<Runner> {
         self.join()
     }
 
-    fn join(&mut self) -> Option<Session> {
+    fn join(&mut self) -> Option<Runner> {
         self.shared.stop.store(true, Ordering::Release);
         self.thread.unpark();
         self.handle.take().and_then(|h| h.join().ok().flatten())
@@ -145,7 +145,7 @@ fn run(
     status: &Status,
     shared: &Shared,
     offline: bool,
-) -> Session {
+) -> Runner {
     if let Ok(path) = std::env::var("AUDIO_MAMBA_TRACE") {
         if let Ok(f) = std::fs::File::create(&path) {
             an.set_trace(Box::new(std::io::BufWriter::new(f)));
@@ -176,6 +176,9 @@ fn run(
                 }
                 Err(e) => status.set_message(format!("model run failed: {e}")),
             }
+            if let Some(why) = an.take_gpu_failure() {
+                status.set_message(format!("GPU failed ({why}); analysis continues on the CPU"));
+            }
             status.windows_run.fetch_add(1, Ordering::Relaxed);
             status
                 .model_micros
@@ -199,5 +202,5 @@ fn run(
             std::thread::park_timeout(POLL);
         }
     }
-    an.into_session()
+    an.into_runner()
 }

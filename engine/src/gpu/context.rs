@@ -54,6 +54,9 @@ pub struct GpuContext {
 }
 
 static SHARED: Mutex<Option<Arc<GpuContext>>> = Mutex::new(None);
+/// Why `RealGpu` found nothing, remembered: enumerating adapters opens a Vulkan instance, and
+/// a plugin activates (and asks again) many times in a session on a machine without a GPU.
+static NO_REAL_GPU: Mutex<Option<GpuError>> = Mutex::new(None);
 
 fn rank(t: wgpu::DeviceType) -> u8 {
     match t {
@@ -74,10 +77,26 @@ impl GpuContext {
     /// model and session (and every plugin instance) shares it.
     pub fn shared(policy: AdapterPolicy) -> Result<Arc<GpuContext>, GpuError> {
         let mut slot = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        let mut no_real = NO_REAL_GPU.lock().unwrap_or_else(|p| p.into_inner());
+        if policy == AdapterPolicy::RealGpu && slot.is_none() {
+            if let Some(e) = no_real.as_ref() {
+                return Err(e.clone());
+            }
+        }
         let ctx = match slot.as_ref() {
             Some(c) if c.check().is_ok() => c.clone(),
             _ => {
-                let c = Arc::new(Self::create(policy)?);
+                let c = match Self::create(policy) {
+                    Ok(c) => Arc::new(c),
+                    Err(e) => {
+                        if policy == AdapterPolicy::RealGpu
+                            && matches!(e, GpuError::NoAdapter(_) | GpuError::CpuEmulatedOnly(_))
+                        {
+                            *no_real = Some(e.clone());
+                        }
+                        return Err(e);
+                    }
+                };
                 *slot = Some(c.clone());
                 c
             }

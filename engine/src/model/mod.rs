@@ -84,10 +84,12 @@ impl Model {
     }
 
     /// The loaded layers, for backends that keep their own copy of the weights (src/gpu).
+    #[cfg(feature = "gpu")]
     pub(crate) fn layers(&self) -> (&PatchEmbedW, &[StageW], &HeadW) {
         (&self.embed, &self.stages, &self.head)
     }
 
+    #[cfg(feature = "gpu")]
     pub(crate) fn bn0(&self) -> Option<&Bn0> {
         self.bn0.as_ref()
     }

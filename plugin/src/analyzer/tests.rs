@@ -2,7 +2,7 @@ use super::*;
 use crate::events::Msg;
 use crate::params::PluginParams;
 use crate::worker::settings;
-use audio_mamba_engine::Model;
+use audio_mamba_engine::{BackendChoice, Model};
 use audio_mamba_host_tests::model::{controlled_model, sigmoid, DRUM_TEST_LABELS};
 use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
 use std::sync::Arc;
@@ -12,7 +12,12 @@ fn analyzer(rate: u32, hop: f32) -> (Analyzer, Settings) {
     let params = PluginParams::new(&model.config().labels);
     let s = settings(&params);
     (
-        Analyzer::new(Session::new(model, 1).unwrap(), rate, hop).unwrap(),
+        Analyzer::new(
+            Runner::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
+            rate,
+            hop,
+        )
+        .unwrap(),
         s,
     )
 }

@@ -109,7 +109,11 @@ fn drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio() {
         let mut p = Instance::new(&entry);
         p.set_offline(true);
         let mut run = Run::new(rate, ODD_BLOCKS);
-        run.midi_in = vec![(2000, [0x91, 64, 90]), (2500, [0x81, 64, 0])];
+        run.midi_in = vec![
+            (2000, [0x91, 64, 90]),
+            (2200, [0xB1, 7, 100]),
+            (2500, [0x81, 64, 0]),
+        ];
         let out = p.run(&input, &run);
         assert!(
             out.latency as f64 > 0.25 * rate,
@@ -143,6 +147,11 @@ fn drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio() {
             .notes
             .iter()
             .any(|n| n.time == 2500 && n.key == 64 && n.channel == 1 && !n.on));
+        // And so are incoming CCs (the CLAP build accepts them).
+        assert!(out
+            .ccs
+            .iter()
+            .any(|c| c.time == 2200 && c.channel == 1 && c.cc == 7 && c.value == 100));
     }
 }
 
@@ -418,10 +427,14 @@ fn child(name: &str, env: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
 #[ignore = "needs the built bundle: scripts/test-plugin.sh"]
 fn no_model_at_all_passes_audio_without_events() {
     if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let missing = std::env::temp_dir().join("audio-mamba-no-such-model.safetensors");
         let (ok, log) = child(
             "no_model_at_all_passes_audio_without_events",
-            &[("AUDIO_MAMBA_CHILD", "1")],
-            &["AUDIO_MAMBA_MODEL"],
+            &[
+                ("AUDIO_MAMBA_CHILD", "1"),
+                ("AUDIO_MAMBA_MODEL", missing.to_str().unwrap()),
+            ],
+            &[],
         );
         assert!(ok, "{log}");
         return;
@@ -431,7 +444,14 @@ fn no_model_at_all_passes_audio_without_events() {
     let input = stereo(&x);
     let out = Instance::new(&entry).run(&input, &Run::new(48_000.0, &[100, 1000]));
     assert_eq!(out.audio, input);
-    assert!(out.notes.is_empty() && out.ccs.is_empty());
+    // The bundle embeds weights/audio-mamba.safetensors when it exists (plugin/build.rs): then
+    // the missing file is skipped for it, otherwise there is no model and so no MIDI at all.
+    let embedded = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../weights/audio-mamba.safetensors")
+        .exists();
+    if !embedded {
+        assert!(out.notes.is_empty() && out.ccs.is_empty());
+    }
 }
 
 /// The random golden-a model (Speech, Dog, Music, Siren, Rain) on speech-like audio, with the
@@ -542,4 +562,36 @@ fn debug_bundle_process_never_allocates() {
         let (ok, log) = child(name, &[("AUDIO_MAMBA_BUNDLE_DIR", &dir)], &[]);
         assert!(ok, "{name} on the debug bundle:\n{log}");
     }
+}
+
+/// The worker on the GPU backend (lavapipe in CI, forced with AUDIO_MAMBA_BACKEND=gpu since
+/// `auto` never takes a CPU-emulated adapter): the same kick notes on the hits as on the CPU.
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn gpu_backend_plays_the_kick_notes_on_the_hits() {
+    let name = "gpu_backend_plays_the_kick_notes_on_the_hits";
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        if audio_mamba_engine::gpu::testing::gpu_or_skip(name).is_none() {
+            return;
+        }
+        setup();
+        let model = std::env::var("AUDIO_MAMBA_MODEL").unwrap();
+        let env = [
+            ("AUDIO_MAMBA_CHILD", "1"),
+            ("AUDIO_MAMBA_BACKEND", "gpu"),
+            ("AUDIO_MAMBA_MODEL", model.as_str()),
+        ];
+        let (ok, log) = child(name, &env, &[]);
+        assert!(ok, "{log}");
+        return;
+    }
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let (hits, x) = drum_signal(rate);
+    let input = stereo(&x);
+    let mut p = Instance::new(&entry);
+    p.set_offline(true);
+    let out = p.run(&input, &Run::new(rate, &[512]));
+    assert_passes_through(&input, &out);
+    kick_check(rate, &hits, &out, x.len());
 }
