@@ -264,3 +264,51 @@ fn without_model_flag_uses_the_embedded_model_or_says_how_to_pass_one() {
         assert!(!ok && err.contains("--model"), "{err}");
     }
 }
+
+/// The shipped model on the held-out example clips (examples/README.md: test-split sources it
+/// never heard): it must tell the drum recordings from the melodic ones. Builds without
+/// weights/audio-mamba.safetensors embed nothing and skip.
+#[test]
+fn embedded_model_tells_the_drum_examples_from_the_melodic_ones() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !root.join("weights/audio-mamba.safetensors").exists() {
+        return;
+    }
+    let examples = root.join("examples");
+    let (ok, out, err) = amtag(&["tag", examples.to_str().unwrap(), "--json", "--top", "100"]);
+    assert!(ok, "{err}");
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let prob = |file: &str, label: &str| -> f64 {
+        let doc = docs
+            .iter()
+            .find(|d| d["file"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("{file} not tagged"));
+        doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .map_or(0.0, |t| t["probability"].as_f64().unwrap())
+    };
+    let drums = prob("drum-kit-acoustic.flac", "Drum kit");
+    for melodic in ["piano-phrase.flac", "saxophone.flac"] {
+        assert!(drums > 0.5, "Drum kit on the drum kit: {drums}");
+        let other = prob(melodic, "Drum kit");
+        assert!(other < 0.25, "Drum kit on {melodic}: {other}");
+    }
+    for file in [
+        "drum-kit-acoustic.flac",
+        "piano-phrase.flac",
+        "drum-break-trumpet.flac",
+    ] {
+        assert!(prob(file, "Music") > 0.5, "Music on {file}");
+    }
+    let trumpet = prob("drum-break-trumpet.flac", "Trumpet");
+    assert!(
+        trumpet > prob("drum-kit-acoustic.flac", "Trumpet") + 0.3,
+        "Trumpet: {trumpet}"
+    );
+}
