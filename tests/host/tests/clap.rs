@@ -443,7 +443,8 @@ fn no_model_at_all_passes_audio_without_events() {
     let (_, x) = drum_signal(48_000.0);
     let input = stereo(&x);
     let out = Instance::new(&entry).run(&input, &Run::new(48_000.0, &[100, 1000]));
-    assert_eq!(out.audio, input);
+    // Untouched, apart from the latency delay the embedded model's analysis reports.
+    assert_passes_through(&input, &out);
     // The bundle embeds weights/audio-mamba.safetensors when it exists (plugin/build.rs): then
     // the missing file is skipped for it, otherwise there is no model and so no MIDI at all.
     let embedded = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
