@@ -1,8 +1,14 @@
 // out[z][m, n] (+)= act(a[z][m, k] . w[z][n, k] + bias[n])
 // Weights stay in PyTorch's [out, in] layout, so both operands are read along k. One workgroup
-// computes a 64 x 64 tile; each thread owns a 4 x 4 block (rows 4ty.., columns 4tx..) and reads
-// its 4 + 4 operands of each k step as two vec4 loads from shared memory, so the inner loop is
-// 16 FMAs per 2 loads. `z` batches the four SS2D directions of dt_proj into one dispatch.
+// computes a 64 x 64 tile; each thread owns a 4 x 4 block (rows 4ty.., columns 4tx..) held in
+// four vec4 accumulators, and reads its 4 + 4 operands of each k step as two vec4 loads from
+// shared memory, so the inner loop is 16 FMAs per 2 loads. `z` batches the four SS2D directions
+// of dt_proj into one dispatch.
+//
+// No private array is indexed by a loop variable and no vector component by a computed index:
+// the first version of this kernel did both and ran 17 to 25 times slower than this form on an
+// H200 through NVIDIA's Vulkan driver (BENCHMARKS.md), most likely with its accumulators in
+// local memory.
 
 struct P {
     m: u32, n: u32, k: u32,
@@ -21,10 +27,13 @@ struct P {
 
 const TM: u32 = 64u;
 const TK: u32 = 16u;
+// Row stride of the tiles in vec4s: 16 groups of 4 rows plus one of padding, so that the 16
+// k-rows one warp stores land in different banks.
+const TS: u32 = 17u;
 
-// [TK][TM / 4]: element (kk, row) at [kk * 16 + row / 4][row % 4]
-var<workgroup> a_tile: array<vec4<f32>, 256>;
-var<workgroup> w_tile: array<vec4<f32>, 256>;
+// [TK][TS]: rows 4g..4g+3 of k-row kk at [kk * TS + g]
+var<workgroup> a_tile: array<vec4<f32>, 272>;
+var<workgroup> w_tile: array<vec4<f32>, 272>;
 
 fn erf(x: f32) -> f32 {
     // Abramowitz & Stegun 7.1.26, as the CPU kernel (absolute error < 1.5e-7).
@@ -32,6 +41,45 @@ fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.3275911 * s);
     let poly = t * (0.2548296 + t * (-0.28449674 + t * (1.4214137 + t * (-1.4531521 + t * 1.0614054))));
     return sign(x) * (1.0 - poly * exp(-s * s));
+}
+
+fn load_a(base: u32, row: u32, gk: u32) -> f32 {
+    if (row < p.m && gk < p.k) {
+        return a[base + row * p.a_rs + gk];
+    }
+    return 0.0;
+}
+
+fn load_w(base: u32, row: u32, gk: u32) -> f32 {
+    if (row < p.n && gk < p.k) {
+        return w[base + row * p.k + gk];
+    }
+    return 0.0;
+}
+
+fn store(base: u32, r: u32, c: u32, acc: f32) {
+    if (r >= p.m || c >= p.n) {
+        return;
+    }
+    var v = acc;
+    if ((p.flags & 1u) != 0u) {
+        v += bias[c];
+    }
+    if ((p.flags & 4u) != 0u) {
+        v = 0.5 * v * (1.0 + erf(v * 0.70710678));
+    }
+    let o = base + r * p.out_rs + c;
+    if ((p.flags & 2u) != 0u) {
+        v += out[o];
+    }
+    out[o] = v;
+}
+
+fn store_row(base: u32, r: u32, c: u32, v: vec4<f32>) {
+    store(base, r, c, v.x);
+    store(base, r, c + 1u, v.y);
+    store(base, r, c + 2u, v.z);
+    store(base, r, c + 3u, v.w);
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -44,65 +92,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let t = ty * 16u + tx;
     let a_base = p.a_off + z * p.a_z;
     let w_base = p.w_off + z * p.w_z;
-    var acc: array<array<f32, 4>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-            acc[i][j] = 0.0;
-        }
-    }
+    // Loading role: k-row lk of rows 4g..4g+3; 16 consecutive threads read 16 consecutive k of
+    // one row.
+    let lk = t % TK;
+    let g = t / TK;
+    let la = m0 + 4u * g;
+    let lw = n0 + 4u * g;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
-        // 1024 elements per tile, 4 per thread; 16 consecutive threads read one row along k.
-        for (var q = 0u; q < 4u; q++) {
-            let e = t + 256u * q;
-            let row = e / TK;
-            let kk = e % TK;
-            let gk = k0 + kk;
-            var av = 0.0;
-            if (m0 + row < p.m && gk < p.k) {
-                av = a[a_base + (m0 + row) * p.a_rs + gk];
-            }
-            a_tile[kk * 16u + row / 4u][row % 4u] = av;
-            var wv = 0.0;
-            if (n0 + row < p.n && gk < p.k) {
-                wv = w[w_base + (n0 + row) * p.k + gk];
-            }
-            w_tile[kk * 16u + row / 4u][row % 4u] = wv;
-        }
+        let gk = k0 + lk;
+        a_tile[lk * TS + g] = vec4<f32>(load_a(a_base, la, gk), load_a(a_base, la + 1u, gk),
+                                        load_a(a_base, la + 2u, gk), load_a(a_base, la + 3u, gk));
+        w_tile[lk * TS + g] = vec4<f32>(load_w(w_base, lw, gk), load_w(w_base, lw + 1u, gk),
+                                        load_w(w_base, lw + 2u, gk), load_w(w_base, lw + 3u, gk));
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            let av = a_tile[kk * 16u + ty];
-            let wv = w_tile[kk * 16u + tx];
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i][j] = fma(av[i], wv[j], acc[i][j]);
-                }
-            }
+            let av = a_tile[kk * TS + ty];
+            let wv = w_tile[kk * TS + tx];
+            c0 = fma(vec4<f32>(av.x), wv, c0);
+            c1 = fma(vec4<f32>(av.y), wv, c1);
+            c2 = fma(vec4<f32>(av.z), wv, c2);
+            c3 = fma(vec4<f32>(av.w), wv, c3);
         }
         workgroupBarrier();
     }
     let o_base = p.out_off + z * p.out_z;
-    for (var i = 0u; i < 4u; i++) {
-        let r = m0 + 4u * ty + i;
-        if (r >= p.m) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let c = n0 + 4u * tx + j;
-            if (c >= p.n) {
-                continue;
-            }
-            var v = acc[i][j];
-            if ((p.flags & 1u) != 0u) {
-                v += bias[c];
-            }
-            if ((p.flags & 4u) != 0u) {
-                v = 0.5 * v * (1.0 + erf(v * 0.70710678));
-            }
-            let o = o_base + r * p.out_rs + c;
-            if ((p.flags & 2u) != 0u) {
-                v += out[o];
-            }
-            out[o] = v;
-        }
-    }
+    let r = m0 + 4u * ty;
+    let c = n0 + 4u * tx;
+    store_row(o_base, r, c, c0);
+    store_row(o_base, r + 1u, c, c1);
+    store_row(o_base, r + 2u, c, c2);
+    store_row(o_base, r + 3u, c, c3);
 }

@@ -117,6 +117,55 @@ pub fn run(spec: &str, seconds: Option<f64>, threads: usize, iters: usize) -> Re
     Ok(())
 }
 
+/// One batch of `batch` windows on the GPU (any adapter), one dispatch per submission, after a
+/// warm-up batch: one JSON line with the time per kernel (summed over its dispatches, largest
+/// first) and the 12 slowest dispatches.
+pub fn profile(spec: &str, seconds: Option<f64>, batch: usize, threads: usize) -> Result<()> {
+    use audio_mamba_engine::gpu::{AdapterPolicy, GpuSession};
+    let model = Arc::new(resolve(spec, seconds)?);
+    let clip = model.config().clip_samples();
+    let mut session = GpuSession::new(model.clone(), batch.max(1), threads, AdapterPolicy::Any)
+        .map_err(|e| anyhow!("GPU: {e}"))?;
+    let waves: Vec<Vec<f32>> = (0..session.capacity().min(batch.max(1)))
+        .map(|b| {
+            (0..clip)
+                .map(|i| 0.3 * (i as f32 * (0.013 + 0.001 * b as f32)).sin())
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[f32]> = waves.iter().map(|w| &w[..]).collect();
+    session.profile(&refs)?;
+    let steps = session.profile(&refs)?;
+    let total: f64 = steps.iter().map(|(_, t)| t.as_secs_f64()).sum();
+    let mut by_kernel: Vec<(String, f64, usize)> = Vec::new();
+    for (label, t) in &steps {
+        let name = label.split(' ').next().unwrap_or("").to_string();
+        match by_kernel.iter_mut().find(|(n, _, _)| *n == name) {
+            Some(e) => {
+                e.1 += t.as_secs_f64();
+                e.2 += 1;
+            }
+            None => by_kernel.push((name, t.as_secs_f64(), 1)),
+        }
+    }
+    by_kernel.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut slowest: Vec<_> = steps.iter().collect();
+    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    let v = serde_json::json!({
+        "model": model.config().name,
+        "backend": session.context().adapter().name.clone(),
+        "batch": refs.len(),
+        "dispatches": steps.len(),
+        "total_ms": total * 1e3,
+        "by_kernel": by_kernel.iter().map(|(n, t, c)| serde_json::json!({
+            "kernel": n, "ms": t * 1e3, "dispatches": c})).collect::<Vec<_>>(),
+        "slowest": slowest.iter().take(12).map(|(l, t)| serde_json::json!({
+            "dispatch": l, "ms": t.as_secs_f64() * 1e3})).collect::<Vec<_>>(),
+    });
+    println!("{v}");
+    Ok(())
+}
+
 /// Times `iters` batches of `batch` windows on `backend` (after one untimed batch that compiles
 /// the GPU kernels) and prints one JSON line: the adapter, median ms per batch and per window,
 /// windows per second. Front end (CPU) and readback are included: it is what a caller gets.

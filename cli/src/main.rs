@@ -72,6 +72,10 @@ enum Cmd {
         /// cpu, gpu (any adapter) or auto. Default: $AMTAG_BACKEND, else cpu.
         #[arg(long)]
         backend: Option<BackendChoice>,
+        /// GPU only: run one batch a dispatch at a time and print each kernel's share of the time
+        /// (to find the slow kernels on a real GPU) instead of timing whole batches.
+        #[arg(long)]
+        profile: bool,
         /// Windows per timed run (one GPU submission).
         #[arg(long, default_value_t = 1)]
         batch: usize,
@@ -129,9 +133,12 @@ fn main() {
             threads,
             iters,
             backend,
+            profile,
             batch,
         } => backend_choice(backend, BackendChoice::Cpu).and_then(|(b, _)| {
-            if b == BackendChoice::Cpu && batch <= 1 {
+            if profile {
+                bench::profile(&config, seconds, batch, threads)
+            } else if b == BackendChoice::Cpu && batch <= 1 {
                 bench::run(&config, seconds, threads, iters)
             } else {
                 bench::run_backend(&config, seconds, b, batch, threads, iters)

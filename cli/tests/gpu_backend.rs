@@ -114,3 +114,48 @@ fn gpu_and_cpu_backends_give_the_same_tags() {
     assert!(!ok && err.contains("unknown backend"), "{err}");
     std::fs::remove_file(file).ok();
 }
+
+/// `amtag bench --profile` times every dispatch of one batch: the per-kernel sums cover every
+/// dispatch, and the kernels a forward pass needs all appear.
+#[test]
+fn bench_profile_accounts_for_every_dispatch() {
+    let out = Command::new(env!("CARGO_BIN_EXE_amtag"))
+        .args(["bench", "--config"])
+        .arg(model())
+        .args(["--backend", "gpu", "--profile", "--batch", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert!(
+            std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
+            "AMTAG_REQUIRE_GPU=1 but the profile failed: {err}"
+        );
+        eprintln!("skipped: no GPU adapter ({err})");
+        return;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["batch"], 2);
+    let kernels = v["by_kernel"].as_array().unwrap();
+    let dispatches: u64 = kernels
+        .iter()
+        .map(|k| k["dispatches"].as_u64().unwrap())
+        .sum();
+    assert_eq!(dispatches, v["dispatches"].as_u64().unwrap());
+    let ms: f64 = kernels.iter().map(|k| k["ms"].as_f64().unwrap()).sum();
+    let total = v["total_ms"].as_f64().unwrap();
+    assert!(
+        total > 0.0 && (ms - total).abs() < 1e-6 * total.max(1.0),
+        "{ms} vs {total}"
+    );
+    for name in ["matmul", "scan_chunk", "scan_apply", "head_finish"] {
+        assert!(
+            kernels.iter().any(|k| k["kernel"] == name),
+            "{name} missing: {v}"
+        );
+    }
+    let slowest = v["slowest"].as_array().unwrap();
+    assert!(!slowest.is_empty() && slowest.len() <= 12);
+    let first = slowest[0]["ms"].as_f64().unwrap();
+    assert!(slowest.iter().all(|s| s["ms"].as_f64().unwrap() <= first));
+}

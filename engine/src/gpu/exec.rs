@@ -14,6 +14,7 @@ struct Step {
     pipeline: wgpu::ComputePipeline,
     group: wgpu::BindGroup,
     grid: [u32; 3],
+    label: String,
 }
 
 /// Dispatches with their bind groups; the parameter blocks live in one uniform buffer.
@@ -85,6 +86,7 @@ pub(crate) fn build_plan<A>(
                     pipeline,
                     group,
                     grid: d.groups,
+                    label: describe(d),
                 }
             })
             .collect();
@@ -93,6 +95,58 @@ pub(crate) fn build_plan<A>(
             _params: params,
         }
     })
+}
+
+/// The kernel, its first parameters (for a matrix product: m, n, k) and its grid.
+fn describe<A>(d: &Dispatch<A>) -> String {
+    let head: Vec<String> = d.params.iter().take(3).map(u32::to_string).collect();
+    let name = match d.kernel.entry() {
+        "main" => "matmul",
+        other => other,
+    };
+    format!("{name} ({}) grid {:?}", head.join(","), d.groups)
+}
+
+/// Runs the plan one dispatch per submission and waits for each, returning each dispatch's label
+/// and wall time. Every time includes a submission's fixed cost (tens of microseconds), so this
+/// finds the slow kernels on a real GPU; it is not how a forward pass is timed.
+pub(crate) fn profile(
+    ctx: &GpuContext,
+    plan: &Plan,
+    input: (&wgpu::Buffer, &[f32]),
+) -> Result<Vec<(String, Duration)>, GpuError> {
+    ctx.scoped(|| {
+        ctx.queue
+            .write_buffer(input.0, 0, bytemuck::cast_slice(input.1))
+    })?;
+    let mut times = Vec::with_capacity(plan.steps.len());
+    for s in &plan.steps {
+        let t = std::time::Instant::now();
+        let index = ctx.scoped(|| {
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.group, &[]);
+                pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
+            }
+            ctx.queue.submit([enc.finish()])
+        })?;
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(SUBMISSION_TIMEOUT),
+            })
+            .map_err(|e| GpuError::Lost(format!("waiting for the GPU: {e}")))?;
+        times.push((s.label.clone(), t.elapsed()));
+    }
+    ctx.check()?;
+    Ok(times)
 }
 
 /// A submitted plan whose output is on its way to the mappable buffer.

@@ -261,6 +261,27 @@ impl GpuSession {
         Ok(())
     }
 
+    /// Runs `waves` one dispatch at a time (see [`exec::profile`]): each dispatch's label and
+    /// wall time, for finding the slow kernels on a real device.
+    pub fn profile(&mut self, waves: &[&[f32]]) -> Result<Vec<(String, std::time::Duration)>> {
+        let n = waves.len();
+        if n == 0 || n > self.capacity {
+            return Err(Error::Gpu(format!(
+                "a batch holds 1 to {} windows, got {n}",
+                self.capacity
+            )));
+        }
+        self.check_lengths(waves)?;
+        self.prepare(waves).map_err(gpu_err)?;
+        let img = self.image.len() / self.capacity;
+        exec::profile(
+            &self.ctx,
+            &self.plans[&n],
+            (&self.acts[&Act::Image], &self.image[..n * img]),
+        )
+        .map_err(gpu_err)
+    }
+
     fn check_lengths(&self, waves: &[&[f32]]) -> Result<()> {
         let clip = self.model.config().clip_samples();
         match waves.iter().find(|w| w.len() > clip) {
