@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 # mesa-vulkan-drivers: lavapipe, the software Vulkan device the GPU backend's tests run on.
-for pkg in pkg-config mesa-vulkan-drivers; do
+# xvfb and the GL/X libraries: the editor test opens the real editor on a virtual display.
+for pkg in pkg-config mesa-vulkan-drivers xvfb xauth libgl1 libglx-mesa0 libegl1 libegl-mesa0 \
+  libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v python3 >/dev/null 2>&1 || need+=(python3)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the plugin bundles and runs the host tests: the .clap in clack-host (release bundle,
 # and a debug bundle built with assert_process_allocs, which aborts on any allocation in
-# process()), the .vst3 in pedalboard. Called by scripts/test-all.sh after `cargo test`, whose
+# process()), the editor under Xvfb, the .vst3 in pedalboard. Called by scripts/test-all.sh after `cargo test`, whose
 # release build the bundle reuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,15 @@ cargo xtask bundle audio-mamba --locked --release
 export AUDIO_MAMBA_BUNDLE_DIR=$target/bundled
 AUDIO_MAMBA_DEBUG_BUNDLE_DIR=$target/bundled-debug \
   cargo test --release --locked -p audio-mamba-host-tests --test clap -- --ignored
+
+# The editor on a virtual display (a real one when there is one), with the release bundle's
+# embedded model playing the example clips.
+gui_test=(cargo test --release --locked -p audio-mamba-host-tests --test gui -- --ignored)
+if [ -n "${DISPLAY:-}" ]; then
+  "${gui_test[@]}"
+else
+  xvfb-run -a -s "-screen 0 1920x1600x24" "${gui_test[@]}"
+fi
 
 venv=$target/plugin-test-venv
 if [ ! -x "$venv/bin/python" ]; then

@@ -1,9 +1,9 @@
 //! `amtag`: tag audio files with an Audio Mamba model from the command line.
 
-mod audio;
 mod bench;
 mod tag;
 
+use amtag::audio;
 use anyhow::{anyhow, bail, Context, Result};
 use audio_mamba_engine::{BackendChoice, Model, Runner};
 use clap::{Parser, Subcommand};

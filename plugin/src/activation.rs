@@ -4,10 +4,13 @@
 use crate::analyzer::Analyzer;
 use crate::params::PluginParams;
 use crate::realtime::Realtime;
-use crate::status::Status;
+use crate::status::{store_f32, Status};
+use crate::tags::slot_labels;
+use crate::timeline;
 use crate::worker::{self, Worker};
 use crate::{feed, model_store};
 use audio_mamba_engine::{BackendChoice, Model, Runner};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Events the worker may have queued ahead of the audio thread.
@@ -77,7 +80,8 @@ pub fn start(
         line.push_str(&format!(" ({why})"));
     }
     status.set_message(line);
-    let analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
+    describe(status, &model, &runner, params.hop.value());
+    let mut analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
     let latency = if params.latency_compensation.value() {
         let poll = worker::POLL.as_secs_f64() * s.rate as f64;
         analyzer.analysis_delay()
@@ -86,6 +90,11 @@ pub fn start(
     } else {
         0
     };
+    status.latency_samples.store(latency, Ordering::Relaxed);
+    status.sample_rate.store(s.rate, Ordering::Relaxed);
+    let (frames_tx, frames_rx) = timeline::channel();
+    analyzer.set_timeline(frames_tx);
+    *status.timeline.lock().unwrap_or_else(|p| p.into_inner()) = Some(frames_rx);
     // Two seconds of analysis input (plus blocks) ride out a worker busy with a long window.
     let (feed_tx, feed_rx) = feed::feed(2 * s.rate as usize + 4 * s.max_block);
     let (ev_tx, ev_rx) = rtrb::RingBuffer::new(EVENT_QUEUE);
@@ -101,4 +110,23 @@ pub fn start(
         worker,
         Realtime::new(Some((feed_tx, ev_rx)), s.channels, latency, s.offline),
     ))
+}
+
+/// What the editor's status line and tag names show about this activation.
+fn describe(status: &Status, model: &Model, runner: &Runner, hop: f32) {
+    let cfg = model.config();
+    status.backend.store(Arc::new(runner.describe()));
+    status
+        .model_name
+        .store(Arc::new(format!("{} {}", cfg.name, cfg.version)));
+    status
+        .model_parameters
+        .store(model.parameter_count() as u64, Ordering::Relaxed);
+    store_f32(&status.window_seconds, cfg.clip_seconds() as f32);
+    store_f32(&status.hop_seconds, hop);
+    let names = slot_labels(&cfg.labels)
+        .iter()
+        .map(|l| l.map_or(String::new(), |i| cfg.labels[i].name.clone()))
+        .collect();
+    status.slot_names.store(Arc::new(names));
 }

@@ -2,10 +2,11 @@
 //! model windows every hop, timed MIDI events out. Everything here is a deterministic function of
 //! the input and the parameters, which is what makes offline renders repeatable.
 
-use crate::events::{Event, EventGen, Rule, Timing};
+use crate::events::{Event, EventGen, Msg, Rule, Timing};
 use crate::onset::OnsetDetector;
 use crate::resample::Stream;
 use crate::tags::{drum_note, slot_labels, SLOTS};
+use crate::timeline::{Frame, FrameTx};
 use audio_mamba_engine::Runner;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -51,6 +52,7 @@ pub struct Analyzer {
     slot_label: [Option<usize>; SLOTS],
     percussive: [bool; SLOTS],
     trace: Option<Box<dyn Write + Send>>,
+    timeline: Option<FrameTx>,
 }
 
 impl Analyzer {
@@ -78,6 +80,7 @@ impl Analyzer {
             slot_label,
             percussive,
             trace: None,
+            timeline: None,
             runner,
             host_rate,
             model_rate,
@@ -89,6 +92,16 @@ impl Analyzer {
     /// Writes one JSON line per analysed stretch (probabilities, thresholds, onsets, events).
     pub fn set_trace(&mut self, w: Box<dyn Write + Send>) {
         self.trace = Some(w);
+    }
+
+    /// Where each emitted stretch also goes, for the editor's timeline.
+    pub fn set_timeline(&mut self, tx: FrameTx) {
+        self.timeline = Some(tx);
+    }
+
+    /// Bit per slot: its gate is open.
+    pub fn gates(&self) -> u32 {
+        self.gen.gates()
     }
 
     pub fn into_runner(self) -> Runner {
@@ -241,6 +254,24 @@ impl Analyzer {
                 &inside,
                 events,
             );
+            if let Some(tx) = self.timeline.as_mut() {
+                let fired = events[first..].iter().fold(0u32, |m, e| match e.msg {
+                    Msg::NoteOn { key, .. } => rules
+                        .iter()
+                        .position(|r| r.enabled && r.note == Some(key))
+                        .map_or(m, |i| m | 1 << i),
+                    _ => m,
+                });
+                let secs = |p: u64| p as f64 / self.host_rate as f64;
+                // A full ring (no editor reading) drops the frame: the worker never waits.
+                let _ = tx.push(Frame {
+                    start: secs(item.start),
+                    end: secs(item.end),
+                    probs: item.probs,
+                    gates: self.gen.gates(),
+                    fired,
+                });
+            }
             if let Some(w) = self.trace.as_mut() {
                 let line = serde_json::json!({
                     "start": item.start, "end": item.end, "probs": &item.probs[..],

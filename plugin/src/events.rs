@@ -92,6 +92,14 @@ impl EventGen {
     /// Handles the frame `span` with slot probabilities `probs` and the onsets inside
     /// it (sorted). Appends events in time order; all are at positions in `[start, end)` except
     /// due note-offs of earlier frames when frames were skipped (placed at `start`).
+    /// Bit per slot: its gate is open (its note sounds, or would with a note assigned).
+    pub fn gates(&self) -> u32 {
+        self.slots
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, s)| m | (u32::from(s.gate) << i))
+    }
+
     pub fn frame(
         &mut self,
         span: std::ops::Range<u64>,

@@ -4,6 +4,7 @@
 mod activation;
 pub mod analyzer;
 mod delay;
+pub mod editor;
 pub mod events;
 pub mod feed;
 mod model_store;
@@ -13,6 +14,7 @@ mod realtime;
 pub mod resample;
 pub mod status;
 pub mod tags;
+pub mod timeline;
 pub mod worker;
 
 use audio_mamba_engine::{Model, Runner};
@@ -31,6 +33,7 @@ pub use model_store::MODEL_ENV;
 pub struct AudioMamba<const CC_IN: bool> {
     params: Arc<PluginParams>,
     status: Arc<Status>,
+    editor_state: Arc<nice_plug_egui::EguiEditorState>,
     /// Kept across activations: creating one warms the model up.
     session: Option<Runner>,
     /// The model found at creation, held so activation reuses it instead of loading it again.
@@ -55,6 +58,7 @@ impl<const CC_IN: bool> Default for AudioMamba<CC_IN> {
         Self {
             params: Arc::new(PluginParams::new(&labels)),
             status: Arc::new(status),
+            editor_state: editor::state(),
             session: None,
             _model: loaded.model,
             worker: None,
@@ -105,12 +109,20 @@ impl<const CC_IN: bool> Plugin for AudioMamba<CC_IN> {
     };
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<editor::EditorApp>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            self.params.clone(),
+            self.status.clone(),
+            self.editor_state.clone(),
+        )
     }
 
     fn activate(

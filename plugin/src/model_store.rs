@@ -44,6 +44,12 @@ fn cached(key: Key, load: impl FnOnce() -> Result<Model, String>) -> Result<Arc<
     Ok(model)
 }
 
+/// A model file through the process-wide cache (the editor checks a file with this before it
+/// becomes an instance's model path).
+pub fn load_file(path: &Path) -> Result<Arc<Model>, String> {
+    from_file(path)
+}
+
 fn from_file(path: &Path) -> Result<Arc<Model>, String> {
     let canonical = path
         .canonicalize()

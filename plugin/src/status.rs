@@ -1,10 +1,13 @@
-//! What the plugin tells the user (and the future editor): a status line and counters, written
-//! by the main thread and the worker and read by anyone without locks.
+//! What the plugin tells the user (through the editor): a status line and counters, written by
+//! the main thread and the worker and read by anyone without locks. The timeline's frame ring is
+//! the one exception: its receiving end sits behind a mutex that only the main thread (at
+//! activation) and the GUI thread take.
 
 use crate::tags::SLOTS;
+use crate::timeline::FrameRx;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 pub struct Status {
@@ -23,6 +26,22 @@ pub struct Status {
     pub model_micros: AtomicU32,
     /// Latest probability of each slot (f32 bits), for meters.
     pub probs: [AtomicU32; SLOTS],
+    /// Bit per slot: its note is sounding.
+    pub gates: AtomicU32,
+    /// What the current activation runs: backend and adapter, e.g. "cpu (1 thread)".
+    pub backend: ArcSwap<String>,
+    /// The model's name, parameter count and window (f32 bits, seconds).
+    pub model_name: ArcSwap<String>,
+    pub model_parameters: AtomicU64,
+    pub window_seconds: AtomicU32,
+    pub hop_seconds: AtomicU32,
+    /// The model label in each slot, by name ("" for an empty slot).
+    pub slot_names: ArcSwap<Vec<String>>,
+    /// Reported latency and the rate it is counted in.
+    pub latency_samples: AtomicU64,
+    pub sample_rate: AtomicU32,
+    /// The current activation's frames for the timeline (see the module comment).
+    pub timeline: Mutex<Option<FrameRx>>,
 }
 
 impl Status {
@@ -37,4 +56,13 @@ impl Status {
     pub fn prob(&self, slot: usize) -> f32 {
         f32::from_bits(self.probs[slot].load(Ordering::Relaxed))
     }
+}
+
+/// f32 in an atomic, for the few settings the editor shows.
+pub fn store_f32(a: &AtomicU32, v: f32) {
+    a.store(v.to_bits(), Ordering::Relaxed);
+}
+
+pub fn load_f32(a: &AtomicU32) -> f32 {
+    f32::from_bits(a.load(Ordering::Relaxed))
 }

@@ -185,6 +185,7 @@ fn run(
                 .store(t.elapsed().as_micros() as u32, Ordering::Relaxed);
         }
         an.emit(&s, &mut backlog);
+        status.gates.store(an.gates(), Ordering::Relaxed);
         let k = queue.slots().min(backlog.len());
         if let Ok(chunk) = queue.write_chunk_uninit(k) {
             chunk.fill_from_iter(backlog.drain(..k));

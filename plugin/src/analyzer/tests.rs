@@ -176,3 +176,41 @@ fn non_finite_input_is_analysed_as_silence() {
         "{ev:?}"
     );
 }
+
+/// The editor's timeline gets every emitted stretch in order, with the kick's slot marked where
+/// its notes fired and its probability as the model gave it.
+#[test]
+fn the_timeline_gets_each_stretch_with_its_probabilities_and_fired_notes() {
+    let rate = 48_000u32;
+    let (mut an, s) = analyzer(rate, 0.25);
+    let (tx, mut rx) = crate::timeline::channel();
+    an.set_timeline(tx);
+    let r = rate as f32;
+    let hits = rock_beat(r, 120.0, 0.5, 2);
+    let x = drums(r, &hits, (r * 5.0) as usize);
+    let ev = analyse(&mut an, &s, &x, &[512]);
+    let mut frames = Vec::new();
+    while let Ok(f) = rx.pop() {
+        frames.push(f);
+    }
+    assert!(frames.len() >= 10, "{} frames", frames.len());
+    assert!(frames
+        .windows(2)
+        .all(|w| w[0].end <= w[1].start + 1e-9 && w[0].start < w[1].start));
+    let kicks = ev
+        .iter()
+        .filter(|e| matches!(e.msg, Msg::NoteOn { key: 36, .. }))
+        .count();
+    let fired: u32 = frames.iter().map(|f| (f.fired & 1).count_ones()).sum();
+    assert!(
+        kicks > 0 && fired as usize <= kicks && fired > 0,
+        "{fired} of {kicks}"
+    );
+    assert!(frames
+        .iter()
+        .all(|f| (f.probs[0] - sigmoid(6.0)).abs() < 1e-4));
+    assert!(
+        frames.iter().all(|f| f.fired & !1 == 0),
+        "only the kick slot fires"
+    );
+}

@@ -3,6 +3,7 @@
 //! collecting audio, notes and CCs with their absolute sample times.
 
 use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
@@ -48,12 +49,32 @@ impl SharedHandler<'_> for Shared {
     }
 }
 
+/// The host side of the GUI extension: a real host provides it, and nice-plug needs it to open
+/// an editor. The test window keeps its size, so resize requests are only acknowledged.
+impl HostGuiImpl for Shared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
+}
+
 pub struct TestHost;
 
 impl HostHandlers for TestHost {
     type Shared<'a> = Shared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,6 +164,16 @@ impl Instance {
             PluginInstance::<TestHost>::new(|_| Shared::default(), |_| (), entry, &id, &info)
                 .expect("plugin instance");
         Self { inst }
+    }
+
+    /// The plugin's main-thread handle (for extensions the harness does not wrap, e.g. the GUI).
+    pub fn main_thread(&mut self) -> PluginMainThreadHandle<'_> {
+        self.inst.plugin_handle()
+    }
+
+    /// Runs the main-thread callbacks the plugin asked for.
+    pub fn pump(&mut self) {
+        self.pump_main_thread();
     }
 
     fn params_ext(&mut self) -> PluginParams {

@@ -1,0 +1,146 @@
+//! The editor (egui through nice-plug-egui): live tags, a 30 s timeline, the mapping table, the
+//! model file and a status line. It reads `Status` and the timeline ring and writes parameters
+//! through the host's setter, so edits are recorded as automation; nothing on the audio thread
+//! or in the worker depends on it.
+
+mod mapping;
+mod model_file;
+mod status_line;
+mod tag_bars;
+mod timeline_view;
+
+use crate::params::PluginParams;
+use crate::status::Status;
+use crate::timeline::History;
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::editor::ResizeHint;
+use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Logical size the editor opens at.
+pub const SIZE: (f32, f32) = (900.0, 880.0);
+
+/// Environment variable naming a file the editor rewrites every half second with what it shows
+/// (JSON): how GUI tests read back the editor's state.
+pub const TRACE_ENV: &str = "AUDIO_MAMBA_EDITOR_TRACE";
+
+pub fn state() -> Arc<EguiEditorState> {
+    EguiEditorState::from_size(LogicalSize::new(SIZE.0, SIZE.1), 1.0)
+}
+
+pub fn create(
+    params: Arc<PluginParams>,
+    status: Arc<Status>,
+    state: Arc<EguiEditorState>,
+) -> Option<EguiEditor<EditorApp>> {
+    let settings = EguiNiceSettings::new()
+        .with_tile("Audio Mamba")
+        .with_resize_hint(
+            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(560.0, 420.0)),
+        );
+    nice_plug_egui::create_egui_editor(
+        state,
+        nice_plug_egui::RepaintNotifier::new(),
+        settings,
+        EditorApp {
+            params,
+            status,
+            history: History::default(),
+            model_file: model_file::Loader::default(),
+            gui: None,
+            traced: None,
+        },
+    )
+}
+
+pub struct EditorApp {
+    params: Arc<PluginParams>,
+    status: Arc<Status>,
+    history: History,
+    model_file: model_file::Loader,
+    gui: Option<GuiContext>,
+    traced: Option<Instant>,
+}
+
+impl NiceEguiApp for EditorApp {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        if let Ok(mut rx) = self.status.timeline.try_lock() {
+            if let Some(rx) = rx.as_mut() {
+                self.history.drain(rx);
+            }
+        }
+        let Some(gui) = self.gui.clone() else {
+            return;
+        };
+        let setter = gui.param_setter();
+        let names = self.status.slot_names.load_full();
+        egui::CentralPanel::default().show(ui, |ui| {
+            status_line::show(ui, &self.status);
+            ui.separator();
+            ui.columns(2, |cols| {
+                cols[0].heading("Now");
+                tag_bars::show(&mut cols[0], &self.status, &self.params, &names);
+                cols[1].heading("Settings");
+                mapping::globals(&mut cols[1], &self.params, &setter);
+                model_file::show(&mut cols[1], &mut self.model_file, &self.params, &gui);
+            });
+            ui.separator();
+            ui.heading("Last 30 s");
+            timeline_view::show(ui, &self.history, &names);
+            ui.separator();
+            ui.heading("Mapping");
+            mapping::table(ui, &self.params, &setter, &names);
+        });
+        if std::env::var_os(TRACE_ENV).is_some() {
+            self.trace(&names);
+        }
+        ui.ctx().request_repaint_after(Duration::from_millis(50));
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+    }
+}
+
+impl EditorApp {
+    /// Writes what the editor shows now (tags in display order, timeline length) to the file
+    /// named by [`TRACE_ENV`].
+    fn trace(&mut self, names: &[String]) {
+        if self
+            .traced
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
+        {
+            return;
+        }
+        self.traced = Some(Instant::now());
+        let Some(path) = std::env::var_os(TRACE_ENV) else {
+            return;
+        };
+        let shown: Vec<_> = tag_bars::rows(&self.status, names)
+            .into_iter()
+            .map(|(slot, p)| serde_json::json!([names[slot], p]))
+            .collect();
+        let v = serde_json::json!({
+            "tags": shown,
+            "timeline_frames": self.history.len(),
+            "timeline_rows": timeline_view::rows(&self.history, names).len(),
+            "status": status_line::text(&self.status),
+        });
+        let tmp = std::path::PathBuf::from(&path).with_extension("tmp");
+        if std::fs::write(&tmp, v.to_string()).is_ok() {
+            let _ = std::fs::rename(tmp, path);
+        }
+    }
+}

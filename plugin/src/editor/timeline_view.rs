@@ -1,0 +1,147 @@
+//! The last 30 s as a heat map: one row per active tag, time running right, brightness the
+//! framewise probability, with a tick where the tag's note fired.
+
+use crate::timeline::{History, SPAN_SECONDS};
+use egui::{self, Color32, Sense, Stroke};
+
+/// A slot is drawn when it reached this probability within the span.
+const ACTIVE: f32 = 0.1;
+const MAX_ROWS: usize = 8;
+
+/// Slots shown, in slot order: named ones that reached [`ACTIVE`], strongest first if too many.
+pub fn rows(history: &History, names: &[String]) -> Vec<usize> {
+    let peaks = history.peaks();
+    let mut rows: Vec<usize> = (0..names.len().min(peaks.len()))
+        .filter(|&i| !names[i].is_empty() && peaks[i] >= ACTIVE)
+        .collect();
+    if rows.len() > MAX_ROWS {
+        rows.sort_by(|&a, &b| peaks[b].total_cmp(&peaks[a]));
+        rows.truncate(MAX_ROWS);
+        rows.sort_unstable();
+    }
+    rows
+}
+
+/// Dark blue through magenta to yellow.
+fn heat(p: f32) -> Color32 {
+    let p = p.clamp(0.0, 1.0);
+    let stops = [
+        (16.0, 18.0, 40.0),
+        (170.0, 40.0, 140.0),
+        (255.0, 220.0, 60.0),
+    ];
+    let (a, b, t) = if p < 0.5 {
+        (stops[0], stops[1], p * 2.0)
+    } else {
+        (stops[1], stops[2], p * 2.0 - 1.0)
+    };
+    let mix = |x: f32, y: f32| (x + (y - x) * t) as u8;
+    Color32::from_rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
+    let rows = rows(history, names);
+    let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let label_w = 130.0;
+    let height = row_h * rows.len().max(1) as f32 + row_h;
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), height), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let plot = egui::Rect::from_min_max(
+        egui::pos2(rect.left() + label_w, rect.top()),
+        egui::pos2(rect.right(), rect.bottom() - row_h),
+    );
+    painter.rect_filled(plot, 0.0, heat(0.0));
+    if rows.is_empty() {
+        painter.text(
+            plot.center(),
+            egui::Align2::CENTER_CENTER,
+            "no tag above 0.1 yet",
+            egui::FontId::proportional(row_h * 0.7),
+            Color32::GRAY,
+        );
+    }
+    let now = history.now();
+    let x_of = |t: f64| plot.right() - ((now - t) / SPAN_SECONDS) as f32 * plot.width();
+    for (r, &slot) in rows.iter().enumerate() {
+        let top = plot.top() + r as f32 * row_h;
+        painter.text(
+            egui::pos2(rect.left(), top + row_h * 0.5),
+            egui::Align2::LEFT_CENTER,
+            &names[slot],
+            egui::FontId::proportional(row_h * 0.7),
+            ui.visuals().text_color(),
+        );
+        for f in history.frames() {
+            let (x0, x1) = (x_of(f.start).max(plot.left()), x_of(f.end));
+            if x1 <= plot.left() {
+                continue;
+            }
+            let cell = egui::Rect::from_min_max(
+                egui::pos2(x0, top),
+                egui::pos2(x1.max(x0 + 1.0), top + row_h - 1.0),
+            );
+            painter.rect_filled(cell, 0.0, heat(f.probs[slot]));
+            if f.fired & (1 << slot) != 0 {
+                painter.line_segment(
+                    [egui::pos2(x0, top), egui::pos2(x0, top + row_h - 1.0)],
+                    Stroke::new(2.0, Color32::WHITE),
+                );
+            }
+        }
+    }
+    for s in (0..=SPAN_SECONDS as i32).step_by(5) {
+        let x = plot.right() - s as f32 / SPAN_SECONDS as f32 * plot.width();
+        painter.line_segment(
+            [
+                egui::pos2(x, plot.bottom()),
+                egui::pos2(x, plot.bottom() + 4.0),
+            ],
+            Stroke::new(1.0, Color32::GRAY),
+        );
+        painter.text(
+            egui::pos2(x, plot.bottom() + 4.0),
+            egui::Align2::CENTER_TOP,
+            if s == 0 {
+                "now".to_string()
+            } else {
+                format!("-{s} s")
+            },
+            egui::FontId::proportional(row_h * 0.6),
+            Color32::GRAY,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tags::SLOTS;
+    use crate::timeline::Frame;
+
+    #[test]
+    fn rows_are_the_named_slots_that_reached_the_floor() {
+        let mut h = History::default();
+        let mut probs = [0.0; SLOTS];
+        probs[1] = 0.5;
+        probs[2] = 0.05;
+        probs[3] = 0.9;
+        h.push(Frame {
+            start: 0.0,
+            end: 1.0,
+            probs,
+            gates: 0,
+            fired: 0,
+        });
+        let mut names = vec![String::new(); SLOTS];
+        names[1] = "Speech".into();
+        names[2] = "Music".into();
+        assert_eq!(rows(&h, &names), vec![1]);
+    }
+
+    #[test]
+    fn heat_runs_dark_to_bright() {
+        let lum = |c: Color32| c.r() as u32 + c.g() as u32 + c.b() as u32;
+        assert!(lum(heat(0.0)) < lum(heat(0.5)) && lum(heat(0.5)) < lum(heat(1.0)));
+    }
+}

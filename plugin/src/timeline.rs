@@ -1,0 +1,142 @@
+//! What the editor's timeline draws: one `Frame` per analysed stretch, handed from the worker to
+//! the GUI through a lock-free ring, and the GUI's own 30 s history of them. The worker never
+//! waits: with no editor open the ring fills and new frames are dropped.
+
+use crate::tags::SLOTS;
+use std::collections::VecDeque;
+
+/// Seconds of history the timeline shows.
+pub const SPAN_SECONDS: f64 = 30.0;
+/// Frames the ring holds: several times what 30 s produce at the shortest hop.
+pub const RING: usize = 4096;
+
+/// One stretch of the stream with its tag probabilities, by slot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    /// Stream time in seconds (host samples / host rate since activation).
+    pub start: f64,
+    pub end: f64,
+    pub probs: [f32; SLOTS],
+    /// Bit per slot: its note is sounding after this stretch.
+    pub gates: u32,
+    /// Bit per slot: a note-on fired inside this stretch.
+    pub fired: u32,
+}
+
+pub type FrameTx = rtrb::Producer<Frame>;
+pub type FrameRx = rtrb::Consumer<Frame>;
+
+pub fn channel() -> (FrameTx, FrameRx) {
+    rtrb::RingBuffer::new(RING)
+}
+
+/// The GUI side: the last [`SPAN_SECONDS`] of frames, newest last.
+#[derive(Default)]
+pub struct History {
+    frames: VecDeque<Frame>,
+}
+
+impl History {
+    /// Takes everything waiting in `rx` and forgets what fell out of the span. A frame that
+    /// starts before the newest one ends means the stream restarted: the old frames go.
+    pub fn drain(&mut self, rx: &mut FrameRx) {
+        while let Ok(f) = rx.pop() {
+            self.push(f);
+        }
+    }
+
+    pub fn push(&mut self, f: Frame) {
+        if self.frames.back().is_some_and(|b| f.start + 1e-9 < b.start) {
+            self.frames.clear();
+        }
+        self.frames.push_back(f);
+        let end = f.end;
+        while self
+            .frames
+            .front()
+            .is_some_and(|x| x.end < end - SPAN_SECONDS)
+        {
+            self.frames.pop_front();
+        }
+    }
+
+    pub fn frames(&self) -> impl Iterator<Item = &Frame> {
+        self.frames.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Stream time of the newest frame's end (the right edge of the timeline).
+    pub fn now(&self) -> f64 {
+        self.frames.back().map_or(0.0, |f| f.end)
+    }
+
+    /// Highest probability of each slot over the span.
+    pub fn peaks(&self) -> [f32; SLOTS] {
+        let mut p = [0.0f32; SLOTS];
+        for f in &self.frames {
+            for (a, b) in p.iter_mut().zip(&f.probs) {
+                *a = a.max(*b);
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(start: f64, end: f64, slot0: f32) -> Frame {
+        let mut probs = [0.0; SLOTS];
+        probs[0] = slot0;
+        Frame {
+            start,
+            end,
+            probs,
+            gates: 0,
+            fired: 0,
+        }
+    }
+
+    #[test]
+    fn history_keeps_thirty_seconds_and_the_peaks_within_them() {
+        let (mut tx, mut rx) = channel();
+        let mut h = History::default();
+        tx.push(frame(0.0, 0.25, 0.9)).unwrap();
+        for i in 1..200 {
+            let t = i as f64 * 0.25;
+            tx.push(frame(t, t + 0.25, 0.2)).unwrap();
+        }
+        h.drain(&mut rx);
+        assert!((h.now() - 50.0).abs() < 1e-9);
+        assert!(h.frames().all(|f| f.end >= h.now() - SPAN_SECONDS));
+        assert_eq!(h.len(), 121);
+        // The 0.9 at t = 0 fell out of the span.
+        assert!((h.peaks()[0] - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_restarted_stream_clears_the_history() {
+        let mut h = History::default();
+        h.push(frame(10.0, 10.5, 0.5));
+        h.push(frame(0.0, 0.5, 0.7));
+        assert_eq!(h.len(), 1);
+        assert!((h.peaks()[0] - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_full_ring_drops_frames_instead_of_blocking() {
+        let (mut tx, _rx) = channel();
+        for i in 0..RING {
+            tx.push(frame(i as f64, i as f64 + 1.0, 0.0)).unwrap();
+        }
+        assert!(tx.push(frame(0.0, 1.0, 0.0)).is_err());
+    }
+}

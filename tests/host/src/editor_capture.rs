@@ -1,0 +1,208 @@
+//! Opens the plugin's editor the way a Linux DAW does (an X11 window of the host's with the
+//! CLAP GUI embedded in it), plays a clip through the plugin, and reads back both the pixels and
+//! what the editor says it shows (its trace file). Needs an X server: Xvfb in CI.
+
+use crate::clap_host::{load_entry, Instance, Run};
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    ConfigureWindowAux, ConnectionExt, CreateWindowAux, ImageFormat, WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+
+/// The editor's trace variable (plugin/src/editor.rs, `TRACE_ENV`).
+pub const TRACE_ENV: &str = "AUDIO_MAMBA_EDITOR_TRACE";
+
+/// RGB pixels of the host window.
+pub struct Screenshot {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+impl Screenshot {
+    /// Distinct colours (a blank or single-colour window has one or two).
+    pub fn colours(&self) -> usize {
+        let mut c: Vec<[u8; 3]> = self
+            .rgb
+            .chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c.len()
+    }
+
+    /// Fraction of pixels that differ between two screenshots of the same size.
+    pub fn difference(&self, other: &Screenshot) -> f64 {
+        let n = self.rgb.len().min(other.rgb.len()) / 3;
+        let differ = self
+            .rgb
+            .chunks_exact(3)
+            .zip(other.rgb.chunks_exact(3))
+            .filter(|(a, b)| a != b)
+            .count();
+        differ as f64 / n.max(1) as f64
+    }
+
+    pub fn save_png(&self, path: &Path) -> Result<(), String> {
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), self.width, self.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(&self.rgb).map_err(|e| e.to_string())
+    }
+}
+
+/// What one capture saw.
+pub struct Capture {
+    pub screenshot: Screenshot,
+    /// The editor's own account of what it shows (see the editor's `trace`).
+    pub trace: serde_json::Value,
+}
+
+impl Capture {
+    /// The probability the editor shows for `label`, if it lists it.
+    pub fn shown(&self, label: &str) -> Option<f64> {
+        self.trace["tags"]
+            .as_array()?
+            .iter()
+            .find(|t| t[0] == label)
+            .and_then(|t| t[1].as_f64())
+    }
+}
+
+/// The clip as stereo host input at its own rate.
+fn clip(path: &Path) -> (f64, Vec<Vec<f32>>) {
+    let d = amtag::audio::decode_mono(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (d.sample_rate as f64, vec![d.samples.clone(), d.samples])
+}
+
+fn x11() -> Result<(RustConnection, u32, u32), String> {
+    let (conn, screen) =
+        x11rb::connect(None).map_err(|e| format!("no X server ({e}); run under xvfb-run"))?;
+    let root = conn.setup().roots[screen].root;
+    let black = conn.setup().roots[screen].black_pixel;
+    let window = conn.generate_id().map_err(|e| e.to_string())?;
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        window,
+        root,
+        0,
+        0,
+        64,
+        64,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(black),
+    )
+    .map_err(|e| e.to_string())?;
+    conn.map_window(window).map_err(|e| e.to_string())?;
+    // A round trip, so the window exists on the server before the plugin parents to it.
+    conn.get_input_focus()
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| e.to_string())?;
+    Ok((conn, root, window))
+}
+
+fn grab(conn: &RustConnection, window: u32, width: u32, height: u32) -> Result<Screenshot, String> {
+    let img = conn
+        .get_image(
+            ImageFormat::Z_PIXMAP,
+            window,
+            0,
+            0,
+            width as u16,
+            height as u16,
+            !0,
+        )
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| format!("reading the window back: {e}"))?;
+    // 24-bit visuals come back as 32-bit little-endian BGRX.
+    let rgb = img
+        .data
+        .chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    Ok(Screenshot { width, height, rgb })
+}
+
+/// Plays `clip` through a fresh instance with its editor open at `scale`, waits until the
+/// editor has shown the result, and captures it. `trace_file` receives the editor's trace.
+pub fn capture(clip_path: &Path, scale: f64, trace_file: &Path) -> Result<Capture, String> {
+    let (conn, _root, window) = x11()?;
+    let _ = std::fs::remove_file(trace_file);
+    // SAFETY: tests and the screenshot tool set this before any plugin thread reads it.
+    unsafe { std::env::set_var(TRACE_ENV, trace_file) };
+    let entry = load_entry();
+    let mut inst = Instance::new(&entry);
+    let gui = inst
+        .main_thread()
+        .get_extension::<PluginGui>()
+        .ok_or("the plugin has no GUI extension")?;
+    gui.create(
+        &inst.main_thread(),
+        GuiConfiguration {
+            api_type: GuiApiType::X11,
+            is_floating: false,
+        },
+    )
+    .map_err(|e| format!("gui.create: {e:?}"))?;
+    let _ = gui.set_scale(&inst.main_thread(), scale);
+    let size = gui
+        .get_size(&inst.main_thread())
+        .ok_or("gui.get_size failed")?;
+    conn.configure_window(
+        window,
+        &ConfigureWindowAux::new()
+            .width(size.width)
+            .height(size.height),
+    )
+    .map_err(|e| e.to_string())?;
+    conn.flush().map_err(|e| e.to_string())?;
+    // SAFETY: `window` is a live X11 window of ours, kept until the GUI is destroyed.
+    unsafe { gui.set_parent(&inst.main_thread(), Window::from_x11_handle(window as _)) }
+        .map_err(|e| format!("gui.set_parent: {e:?}"))?;
+    gui.show(&inst.main_thread())
+        .map_err(|e| format!("gui.show: {e:?}"))?;
+
+    let (rate, audio) = clip(clip_path);
+    inst.set_offline(true);
+    inst.run(&audio, &Run::new(rate, &[512]));
+
+    // The editor repaints on its own thread; wait for a trace written after the run.
+    let t = Instant::now();
+    let since = std::time::SystemTime::now();
+    let trace = loop {
+        inst.pump();
+        let fresh = std::fs::metadata(trace_file)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > since);
+        if fresh {
+            if let Ok(v) =
+                std::fs::read(trace_file).map(|b| serde_json::from_slice::<serde_json::Value>(&b))
+            {
+                if let Ok(v) = v {
+                    break v;
+                }
+            }
+        }
+        if t.elapsed() > Duration::from_secs(60) {
+            return Err("the editor never reported what it shows (no trace within 60 s)".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let screenshot = grab(&conn, window, size.width, size.height)?;
+    gui.destroy(&inst.main_thread());
+    drop(inst);
+    let _ = conn.destroy_window(window);
+    let _ = conn.flush();
+    Ok(Capture { screenshot, trace })
+}

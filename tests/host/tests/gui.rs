@@ -1,0 +1,86 @@
+//! The real editor under an X server (Xvfb in CI): the built .clap embedded in a host window,
+//! fed the shipped example clips, read back as pixels and through the editor's own trace.
+//! Ignored by default like the other bundle tests; `scripts/test-plugin.sh` runs it under
+//! xvfb-run with the release bundle (which embeds the shipped model).
+
+use audio_mamba_host_tests::editor_capture::capture;
+use std::path::{Path, PathBuf};
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+#[test]
+#[ignore = "needs the bundle and an X server; run by scripts/test-plugin.sh under xvfb-run"]
+fn editor_renders_the_tags_of_the_audio_it_hears() {
+    // The embedded (shipped) model, not a test model from the environment.
+    // SAFETY: this test binary runs one test; no plugin thread exists yet.
+    unsafe { std::env::remove_var("AUDIO_MAMBA_MODEL") };
+    let dir = std::env::temp_dir();
+    let trace = dir.join(format!("am-editor-{}.json", std::process::id()));
+    let drums = capture(&example("drum-kit-acoustic.flac"), 1.0, &trace).unwrap();
+    let piano = capture(&example("piano-phrase.flac"), 1.0, &trace).unwrap();
+    if let Ok(out) = std::env::var("AUDIO_MAMBA_GUI_SHOTS") {
+        drums
+            .screenshot
+            .save_png(&Path::new(&out).join("editor-drums.png"))
+            .unwrap();
+        piano
+            .screenshot
+            .save_png(&Path::new(&out).join("editor-piano.png"))
+            .unwrap();
+    }
+
+    // The window rendered: text, bars and a heat map, not a blank or one-colour surface.
+    for (what, c) in [("drums", &drums), ("piano", &piano)] {
+        let s = &c.screenshot;
+        assert!(
+            s.width >= 500 && s.height >= 400,
+            "{what}: {}x{}",
+            s.width,
+            s.height
+        );
+        assert!(s.colours() > 100, "{what}: only {} colours", s.colours());
+    }
+    // What it shows comes from the audio: the drum clip lists "Drum kit" high, the piano clip
+    // low, and the two windows look different.
+    let d = drums.shown("Drum kit").unwrap_or(0.0);
+    let p = piano.shown("Drum kit").unwrap_or(0.0);
+    assert!(
+        d > 0.5 && p < 0.25,
+        "Drum kit: {d} on drums, {p} on piano\n{}\n{}",
+        drums.trace,
+        piano.trace
+    );
+    assert!(drums.screenshot.difference(&piano.screenshot) > 0.01);
+    for c in [&drums, &piano] {
+        assert!(
+            c.trace["timeline_frames"].as_u64().unwrap() >= 20,
+            "{}",
+            c.trace
+        );
+        assert!(
+            c.trace["timeline_rows"].as_u64().unwrap() >= 1,
+            "{}",
+            c.trace
+        );
+        assert!(
+            c.trace["status"].as_str().unwrap().contains("ms per"),
+            "{}",
+            c.trace
+        );
+    }
+
+    // 200% scale: the editor asks for a window about twice as large and still renders.
+    let big = capture(&example("drum-kit-acoustic.flac"), 2.0, &trace).unwrap();
+    assert!(
+        big.screenshot.width >= drums.screenshot.width * 3 / 2,
+        "{} vs {}",
+        big.screenshot.width,
+        drums.screenshot.width
+    );
+    assert!(big.screenshot.colours() > 100);
+    std::fs::remove_file(trace).ok();
+}
