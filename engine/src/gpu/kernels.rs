@@ -19,6 +19,7 @@ const MAX_GROUPS: u32 = 65_535;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     Matmul,
+    MatmulReduce,
     LnCopy,
     LnInplace,
     MergeLnGate,
@@ -38,7 +39,7 @@ impl Kernel {
     pub(crate) fn source(self) -> (&'static str, &'static str) {
         use Kernel::*;
         match self {
-            Matmul => ("matmul.wgsl", MATMUL),
+            Matmul | MatmulReduce => ("matmul.wgsl", MATMUL),
             LnCopy | LnInplace | MergeLnGate => ("layernorm.wgsl", LAYERNORM),
             Im2col | DwconvSilu => ("conv.wgsl", CONV),
             PatchMerge | Unstack => ("layout.wgsl", LAYOUT),
@@ -51,6 +52,7 @@ impl Kernel {
         use Kernel::*;
         match self {
             Matmul => "main",
+            MatmulReduce => "reduce",
             LnCopy => "ln_copy",
             LnInplace => "ln_inplace",
             MergeLnGate => "merge_ln_gate",
@@ -145,6 +147,84 @@ pub(crate) fn matmul<A>(
     zs: usize,
     epi: Epilogue,
 ) -> Dispatch<A> {
+    matmul_params((m, n, k), a, w, bias, out, zs, epi, (1, k.max(1)))
+}
+
+/// Workgroups under which a product splits k (about two per SM of a large GPU), and the least k
+/// a split covers.
+const SPLIT_BELOW: usize = 256;
+const SPLIT_MIN_K: usize = 128;
+
+/// How many splits of k, and the k each covers (a multiple of the 16-deep k tile), for a
+/// product of `m x n` outputs: 1 when its 64 x 64 tiles already fill the GPU or k is short.
+pub(crate) fn k_splits(m: usize, n: usize, k: usize) -> (usize, usize) {
+    let tiles = m.div_ceil(64) * n.div_ceil(64);
+    if tiles >= SPLIT_BELOW || k < 2 * SPLIT_MIN_K {
+        return (1, k.max(1));
+    }
+    let want = SPLIT_BELOW
+        .div_ceil(tiles)
+        .min(k / SPLIT_MIN_K)
+        .clamp(1, 64);
+    let chunk = k.div_ceil(want).next_multiple_of(16);
+    (k.div_ceil(chunk), chunk)
+}
+
+/// `out[m, n] (+)= a[m, k] . w[n, k]^T (+ bias)` as one dispatch, or as split k (see
+/// matmul.wgsl) when [`k_splits`] says so: then `scratch(floats)` gives the partials' buffer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn linear<A: Clone>(
+    (m, n, k): (usize, usize, usize),
+    a: Operand<A>,
+    w: Operand<A>,
+    bias: Option<Bind<A>>,
+    out: Operand<A>,
+    epi: Epilogue,
+    scratch: impl FnOnce(usize) -> Bind<A>,
+) -> Vec<Dispatch<A>> {
+    let (splits, chunk) = k_splits(m, n, k);
+    if splits == 1 {
+        return vec![matmul((m, n, k), a, w, bias, out, 1, epi)];
+    }
+    let part = scratch(splits * m * n);
+    let first = matmul_params(
+        (m, n, k),
+        a,
+        w,
+        None,
+        Operand::dense(part.clone(), n),
+        splits,
+        Epilogue::default(),
+        (splits, chunk),
+    );
+    let mut second = matmul_params(
+        (m, n, k),
+        Operand::dense(part, k),
+        Operand::dense(Bind::Unused, k),
+        bias,
+        out,
+        1,
+        epi,
+        (splits, chunk),
+    );
+    second.kernel = Kernel::MatmulReduce;
+    second.binds.retain(|(slot, _)| *slot != 2);
+    second.groups = grid((m * n).div_ceil(64));
+    vec![first, second]
+}
+
+/// The parameter block, bindings and grid of a product; `zs` is the grid's z extent.
+#[allow(clippy::too_many_arguments)]
+fn matmul_params<A>(
+    (m, n, k): (usize, usize, usize),
+    a: Operand<A>,
+    w: Operand<A>,
+    bias: Option<Bind<A>>,
+    out: Operand<A>,
+    zs: usize,
+    epi: Epilogue,
+    (splits, chunk): (usize, usize),
+) -> Dispatch<A> {
     let flags = bias.is_some() as u32 | (epi.accumulate as u32) << 1 | (epi.gelu as u32) << 2;
     Dispatch {
         kernel: Kernel::Matmul,
@@ -153,7 +233,7 @@ pub(crate) fn matmul<A>(
         ]
         .map(u)
         .into_iter()
-        .chain([flags])
+        .chain([flags, u(splits), u(chunk)])
         .collect(),
         binds: vec![
             (1, a.buf),
@@ -440,4 +520,29 @@ pub(crate) fn scan<A: Clone>(
             groups: s.grid(),
         },
     ]
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::k_splits;
+
+    #[test]
+    fn k_is_split_only_where_the_tiles_are_few_and_k_is_long() {
+        assert_eq!(k_splits(4096, 384, 1536).0, 1, "enough tiles");
+        assert_eq!(k_splits(64, 768, 200).0, 1, "short k");
+        for (m, n, k) in [
+            (64, 768, 3072),
+            (32, 527, 4608),
+            (5, 70, 700),
+            (64, 200, 300),
+        ] {
+            let (splits, chunk) = k_splits(m, n, k);
+            assert!(splits > 1, "{m}x{n}x{k}");
+            assert_eq!(chunk % 16, 0);
+            assert!(
+                (splits - 1) * chunk < k && k <= splits * chunk,
+                "{splits} x {chunk} for {k}"
+            );
+        }
+    }
 }

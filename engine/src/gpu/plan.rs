@@ -25,6 +25,8 @@ pub(crate) enum Act {
     Y,
     Hidden,
     Logits,
+    /// Split-k partial sums (see `kernels::linear`).
+    Partial,
     /// Per window `[clip logits | clip probs | frame logits | frame probs]`: all that is read back.
     Out,
 }
@@ -63,15 +65,23 @@ impl Rec {
     fn linear(&mut self, l: &LinG, rows: usize, src: Act, dst: Act, epi: Epilogue) {
         let a = self.act(src, rows * l.k);
         let o = self.act(dst, rows * l.n);
-        self.ds.push(k::matmul(
+        let mut partial = 0;
+        let ds = k::linear(
             (rows, l.n, l.k),
             Operand::dense(a, l.k),
             Operand::dense(buf(&l.w), l.k),
             l.b.as_ref().map(buf),
             Operand::dense(o, l.n),
-            1,
             epi,
-        ));
+            |floats| {
+                partial = floats;
+                Bind::Act(Act::Partial)
+            },
+        );
+        if partial > 0 {
+            self.act(Act::Partial, partial);
+        }
+        self.ds.extend(ds);
     }
 
     /// Dense convolution of every window's `(h, w, cin)` image in `src` into `dst`.
@@ -193,6 +203,24 @@ impl Rec {
 
 /// Records the forward pass of `windows` windows; the image goes in `Act::Image`, the outputs
 /// come out of `Act::Out`.
+/// Floats each activation needs over every batch size up to `capacity`: a session allocates
+/// once and then runs any of them. Not monotonic in the batch size: a small batch splits k
+/// where a large one does not, so its split-k partials can be the largest.
+pub(crate) fn needs_up_to(
+    cfg: &ModelConfig,
+    w: &GpuWeights,
+    capacity: usize,
+) -> HashMap<Act, usize> {
+    let mut needs: HashMap<Act, usize> = HashMap::new();
+    for n in 1..=capacity.max(1) {
+        for (a, f) in record(cfg, w, n).needs {
+            let e = needs.entry(a).or_insert(0);
+            *e = (*e).max(f);
+        }
+    }
+    needs
+}
+
 pub(crate) fn record(cfg: &ModelConfig, w: &GpuWeights, windows: usize) -> Recording {
     let mut r = Rec {
         b: windows,

@@ -111,8 +111,9 @@ impl GpuSession {
             )));
         }
         let full = plan::record(cfg, &weights, capacity);
+        let needs = plan::needs_up_to(cfg, &weights, capacity);
         let acts = ctx.scoped(|| {
-            full.needs
+            needs
                 .iter()
                 .map(|(&a, &n)| {
                     let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -127,7 +128,7 @@ impl GpuSession {
                 })
                 .collect::<HashMap<_, _>>()
         })?;
-        let out_floats = full.needs[&Act::Out];
+        let out_floats = needs[&Act::Out];
         let readback = ctx.scoped(|| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("readback"),
@@ -373,4 +374,53 @@ fn frontend_one(fe: &mut Frontend, buf: &mut [f32], image: &mut [f32], wave: &[f
 
 fn gpu_err(e: GpuError) -> Error {
     Error::Gpu(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelConfig;
+
+    /// Every batch size a session accepts finds its activations allocated large enough, also
+    /// where a small batch splits k and the full one does not (the H200 run that found this
+    /// panicked at batch 64 with "no entry found for key").
+    #[test]
+    fn activations_cover_every_batch_size() {
+        let ctx = match GpuContext::shared(AdapterPolicy::Any) {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
+                    "{e}"
+                );
+                return;
+            }
+        };
+        let json = include_str!("../../../training/configs/nano.json");
+        let cfg = ModelConfig::from_json(json).unwrap();
+        let model = Arc::new(Model::random(cfg.clone(), 3).unwrap());
+        let weights = ctx.weights(&model).unwrap();
+        let cap = 48;
+        let needs = plan::needs_up_to(&cfg, &weights, cap);
+        let mut split_somewhere = false;
+        for n in 1..=cap {
+            let rec = plan::record(&cfg, &weights, n);
+            split_somewhere |= rec.needs.contains_key(&Act::Partial);
+            for (a, f) in &rec.needs {
+                assert!(
+                    needs.get(a).is_some_and(|&have| have >= *f),
+                    "{a:?} at {n} windows"
+                );
+            }
+        }
+        assert!(
+            split_somewhere,
+            "nano never splits k: the test covers nothing"
+        );
+        let at_cap = plan::record(&cfg, &weights, cap).needs;
+        assert!(
+            at_cap.get(&Act::Partial).copied().unwrap_or(0) < needs[&Act::Partial],
+            "the full batch needs the most partials: the case is not covered"
+        );
+    }
 }

@@ -92,19 +92,24 @@ impl Ops for GpuOps {
     ) -> Vec<f32> {
         let zeros = vec![0.0; m * n];
         let out = acc.unwrap_or(&zeros);
-        let d = k::matmul(
+        // The plan's path: split k where the output tiles are few (see `k_splits`).
+        let mut partial = vec![0.0f32; 1];
+        let ds = k::linear(
             (m, n, k),
             Operand::dense(b(0), k),
             Operand::dense(b(1), k),
             opt(2, bias.is_some()),
             Operand::dense(b(3), n),
-            1,
             Epilogue {
                 accumulate: acc.is_some(),
                 gelu,
             },
+            |floats| {
+                partial = vec![0.0; floats];
+                b(4)
+            },
         );
-        self.run(&[a, w, bias.unwrap_or(&[0.0]), out], &[d], 3)
+        self.run(&[a, w, bias.unwrap_or(&[0.0]), out, &partial], &ds, 3)
     }
     fn dt_proj(
         &self,
