@@ -26,7 +26,7 @@ gui_test=(cargo test --release --locked -p audio-mamba-host-tests --test gui -- 
 if [ -n "${DISPLAY:-}" ]; then
   "${gui_test[@]}"
 else
-  xvfb-run -a -s "-screen 0 1920x1600x24" "${gui_test[@]}"
+  xvfb-run -a -s "-screen 0 2600x2200x24" "${gui_test[@]}"
 fi
 
 venv=$target/plugin-test-venv

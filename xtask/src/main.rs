@@ -49,7 +49,7 @@ fn screenshot(args: &[String]) -> nice_plug_xtask::Result<()> {
         Command::new(&tool)
     } else {
         let mut c = Command::new("xvfb-run");
-        c.args(["-a", "-s", "-screen 0 1920x1600x24"]).arg(&tool);
+        c.args(["-a", "-s", "-screen 0 2600x2200x24"]).arg(&tool);
         c
     };
     cmd.args([clip, out]).env_remove("AUDIO_MAMBA_MODEL");

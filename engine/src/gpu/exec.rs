@@ -97,6 +97,25 @@ pub(crate) fn build_plan<A>(
     })
 }
 
+/// A command encoder holding one compute pass over `steps`.
+fn encode(ctx: &GpuContext, steps: &[Step]) -> wgpu::CommandEncoder {
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+    {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        for s in steps {
+            pass.set_pipeline(&s.pipeline);
+            pass.set_bind_group(0, &s.group, &[]);
+            pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
+        }
+    }
+    enc
+}
+
 /// The kernel, its first parameters (for a matrix product: m, n, k) and its grid.
 fn describe<A>(d: &Dispatch<A>) -> String {
     let head: Vec<String> = d.params.iter().take(3).map(u32::to_string).collect();
@@ -123,19 +142,8 @@ pub(crate) fn profile(
     for s in &plan.steps {
         let t = std::time::Instant::now();
         let index = ctx.scoped(|| {
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: None,
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.group, &[]);
-                pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
-            }
-            ctx.queue.submit([enc.finish()])
+            ctx.queue
+                .submit([encode(ctx, std::slice::from_ref(s)).finish()])
         })?;
         ctx.device
             .poll(wgpu::PollType::Wait {
@@ -172,20 +180,7 @@ pub(crate) fn submit(
         if let Some((buf, data)) = input {
             ctx.queue.write_buffer(buf, 0, bytemuck::cast_slice(data));
         }
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
-            for s in &plan.steps {
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.group, &[]);
-                pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
-            }
-        }
+        let mut enc = encode(ctx, &plan.steps);
         enc.copy_buffer_to_buffer(out, 0, readback, 0, bytes);
         let index = ctx.queue.submit([enc.finish()]);
         readback

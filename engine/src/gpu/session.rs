@@ -207,15 +207,7 @@ impl GpuSession {
     /// model rate; shorter ones are zero-padded and non-finite samples count as silence, as on
     /// the CPU. GPU failures come back as [`Error::Gpu`].
     pub fn run_batch(&mut self, waves: &[&[f32]]) -> Result<GpuBatch<'_>> {
-        let n = waves.len();
-        if n == 0 || n > self.capacity {
-            return Err(Error::Gpu(format!(
-                "a batch holds 1 to {} windows, got {n}",
-                self.capacity
-            )));
-        }
-        self.check_lengths(waves)?;
-        self.prepare(waves).map_err(gpu_err)?;
+        let n = self.prepare_batch(waves)?;
         let pending = self.submit(n).map_err(gpu_err)?;
         self.collect(n, pending).map_err(gpu_err)?;
         Ok(self.last())
@@ -265,6 +257,18 @@ impl GpuSession {
     /// Runs `waves` one dispatch at a time (see [`exec::profile`]): each dispatch's label and
     /// wall time, for finding the slow kernels on a real device.
     pub fn profile(&mut self, waves: &[&[f32]]) -> Result<Vec<(String, std::time::Duration)>> {
+        let n = self.prepare_batch(waves)?;
+        let img = self.image.len() / self.capacity;
+        exec::profile(
+            &self.ctx,
+            &self.plans[&n],
+            (&self.acts[&Act::Image], &self.image[..n * img]),
+        )
+        .map_err(gpu_err)
+    }
+
+    /// Checks one batch and computes its front end and plan; the window count.
+    fn prepare_batch(&mut self, waves: &[&[f32]]) -> Result<usize> {
         let n = waves.len();
         if n == 0 || n > self.capacity {
             return Err(Error::Gpu(format!(
@@ -274,13 +278,7 @@ impl GpuSession {
         }
         self.check_lengths(waves)?;
         self.prepare(waves).map_err(gpu_err)?;
-        let img = self.image.len() / self.capacity;
-        exec::profile(
-            &self.ctx,
-            &self.plans[&n],
-            (&self.acts[&Act::Image], &self.image[..n * img]),
-        )
-        .map_err(gpu_err)
+        Ok(n)
     }
 
     fn check_lengths(&self, waves: &[&[f32]]) -> Result<()> {

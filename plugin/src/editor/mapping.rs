@@ -4,7 +4,7 @@
 //! typing and the arrow keys.
 
 use crate::params::{PluginParams, OFF};
-use nice_plug::prelude::{Param, ParamSetter};
+use nice_plug::prelude::{IntParam, Param, ParamSetter};
 use nice_plug_egui::widgets::ParamSlider;
 
 /// One host gesture per change.
@@ -28,6 +28,20 @@ fn parse_off_or(s: &str) -> Option<f64> {
         Some(OFF as f64)
     } else {
         s.parse().ok()
+    }
+}
+
+/// A note or CC number field: "Off" or 0..=max.
+fn off_or_number(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, max: i32) {
+    let mut v = param.value();
+    let r = ui.add(
+        egui::DragValue::new(&mut v)
+            .range(OFF..=max)
+            .custom_formatter(|v, _| off_or(v))
+            .custom_parser(parse_off_or),
+    );
+    if r.changed() {
+        set(setter, param, v);
     }
 }
 
@@ -86,26 +100,8 @@ pub fn table(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter, nam
                         if r.changed() {
                             set(setter, &t.threshold, thr);
                         }
-                        let mut note = t.note.value();
-                        let r = ui.add(
-                            egui::DragValue::new(&mut note)
-                                .range(OFF..=127)
-                                .custom_formatter(|v, _| off_or(v))
-                                .custom_parser(parse_off_or),
-                        );
-                        if r.changed() {
-                            set(setter, &t.note, note);
-                        }
-                        let mut cc = t.cc.value();
-                        let r = ui.add(
-                            egui::DragValue::new(&mut cc)
-                                .range(OFF..=119)
-                                .custom_formatter(|v, _| off_or(v))
-                                .custom_parser(parse_off_or),
-                        );
-                        if r.changed() {
-                            set(setter, &t.cc, cc);
-                        }
+                        off_or_number(ui, setter, &t.note, 127);
+                        off_or_number(ui, setter, &t.cc, 119);
                         ui.end_row();
                     }
                 });

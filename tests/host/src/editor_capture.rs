@@ -3,7 +3,7 @@
 //! what the editor says it shows (its trace file). Needs an X server: Xvfb in CI.
 
 use crate::clap_host::{load_entry, Instance, Run};
-use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, PluginGui, Window};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
@@ -111,6 +111,17 @@ fn x11() -> Result<(RustConnection, u32, u32), String> {
 }
 
 fn grab(conn: &RustConnection, window: u32, width: u32, height: u32) -> Result<Screenshot, String> {
+    let geometry = conn
+        .get_geometry(window)
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| e.to_string())?;
+    if (u32::from(geometry.width), u32::from(geometry.height)) != (width, height) {
+        return Err(format!(
+            "the host window is {}x{}, expected {width}x{height}",
+            geometry.width, geometry.height
+        ));
+    }
     let img = conn
         .get_image(
             ImageFormat::Z_PIXMAP,
@@ -133,9 +144,15 @@ fn grab(conn: &RustConnection, window: u32, width: u32, height: u32) -> Result<S
     Ok(Screenshot { width, height, rgb })
 }
 
-/// Plays `clip` through a fresh instance with its editor open at `scale`, waits until the
-/// editor has shown the result, and captures it. `trace_file` receives the editor's trace.
-pub fn capture(clip_path: &Path, scale: f64, trace_file: &Path) -> Result<Capture, String> {
+/// Plays `clip` through a fresh instance with its editor open at `scale` (and resized by the
+/// host to `resize`, if given), waits until the editor has shown the result, and captures it.
+/// `trace_file` receives the editor's trace.
+pub fn capture(
+    clip_path: &Path,
+    scale: f64,
+    resize: Option<(u32, u32)>,
+    trace_file: &Path,
+) -> Result<Capture, String> {
     let (conn, _root, window) = x11()?;
     let _ = std::fs::remove_file(trace_file);
     // SAFETY: tests and the screenshot tool set this before any plugin thread reads it.
@@ -155,9 +172,17 @@ pub fn capture(clip_path: &Path, scale: f64, trace_file: &Path) -> Result<Captur
     )
     .map_err(|e| format!("gui.create: {e:?}"))?;
     let _ = gui.set_scale(&inst.main_thread(), scale);
-    let size = gui
+    let mut size = gui
         .get_size(&inst.main_thread())
         .ok_or("gui.get_size failed")?;
+    if let Some((width, height)) = resize {
+        if !gui.can_resize(&inst.main_thread()) {
+            return Err("the editor says it cannot be resized".into());
+        }
+        size = GuiSize { width, height };
+        gui.set_size(&inst.main_thread(), size)
+            .map_err(|e| format!("gui.set_size: {e:?}"))?;
+    }
     conn.configure_window(
         window,
         &ConfigureWindowAux::new()

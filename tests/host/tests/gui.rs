@@ -20,8 +20,8 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
     unsafe { std::env::remove_var("AUDIO_MAMBA_MODEL") };
     let dir = std::env::temp_dir();
     let trace = dir.join(format!("am-editor-{}.json", std::process::id()));
-    let drums = capture(&example("drum-kit-acoustic.flac"), 1.0, &trace).unwrap();
-    let piano = capture(&example("piano-phrase.flac"), 1.0, &trace).unwrap();
+    let drums = capture(&example("drum-kit-acoustic.flac"), 1.0, None, &trace).unwrap();
+    let piano = capture(&example("piano-phrase.flac"), 1.0, None, &trace).unwrap();
     if let Ok(out) = std::env::var("AUDIO_MAMBA_GUI_SHOTS") {
         drums
             .screenshot
@@ -74,7 +74,7 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
     }
 
     // 200% scale: the editor asks for a window about twice as large and still renders.
-    let big = capture(&example("drum-kit-acoustic.flac"), 2.0, &trace).unwrap();
+    let big = capture(&example("drum-kit-acoustic.flac"), 2.0, None, &trace).unwrap();
     assert!(
         big.screenshot.width >= drums.screenshot.width * 3 / 2,
         "{} vs {}",
@@ -82,5 +82,25 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
         drums.screenshot.width
     );
     assert!(big.screenshot.colours() > 100);
+
+    // The host resizes the window: the editor fills the new size (its right and bottom edges
+    // are drawn, not left black).
+    let wide = capture(
+        &example("piano-phrase.flac"),
+        1.0,
+        Some((1300, 1000)),
+        &trace,
+    )
+    .unwrap();
+    let s = &wide.screenshot;
+    assert_eq!((s.width, s.height), (1300, 1000));
+    let strip = |x0: u32, x1: u32, y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (y * s.width + x) as usize * 3))
+            .filter(|&i| s.rgb[i..i + 3] != [0, 0, 0])
+            .count()
+    };
+    assert!(strip(1000, 1300, 0, 1000) > 100_000, "right edge not drawn");
+    assert!(strip(0, 1300, 900, 1000) > 50_000, "bottom edge not drawn");
     std::fs::remove_file(trace).ok();
 }

@@ -14,7 +14,7 @@ fn main() {
     }
     let scale: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let trace = std::env::temp_dir().join(format!("am-shot-{}.json", std::process::id()));
-    match capture(&PathBuf::from(&args[0]), scale, &trace) {
+    match capture(&PathBuf::from(&args[0]), scale, None, &trace) {
         Ok(c) => {
             if let Err(e) = c.screenshot.save_png(&PathBuf::from(&args[1])) {
                 eprintln!("{e}");
