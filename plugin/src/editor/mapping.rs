@@ -34,8 +34,10 @@ fn parse_off_or(s: &str) -> Option<f64> {
 /// A note or CC number field: "Off" or 0..=max.
 fn off_or_number(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, max: i32) {
     let mut v = param.value();
+    // egui's integer default speed (0.25) rounds an arrow-key step back to the same number.
     let r = ui.add(
         egui::DragValue::new(&mut v)
+            .speed(1.0)
             .range(OFF..=max)
             .custom_formatter(|v, _| off_or(v))
             .custom_parser(parse_off_or),
@@ -154,10 +156,9 @@ mod tests {
         }
     }
 
-    /// The table works from the keyboard alone: Tab reaches the first row's "On" box and Space
-    /// toggles it, Tab moves on to its threshold and the arrow keys change it; each change
-    /// reaches the host as one complete gesture. (Tabbing on from a number field that is being
-    /// edited did not reach the next field in this headless run; not covered here.)
+    /// The table works from the keyboard alone: Tab walks a row's fields in order and on to the
+    /// next row, Space toggles a checkbox, the arrow keys step a number and typing replaces it;
+    /// each change reaches the host as one complete gesture.
     #[test]
     fn the_table_is_usable_with_the_keyboard() {
         let labels = [
@@ -208,6 +209,33 @@ mod tests {
         assert!(
             v > kick.threshold.unmodulated_normalized_value(),
             "ArrowUp raises it"
+        );
+
+        frame(vec![key(egui::Key::Tab)]);
+        frame(vec![key(egui::Key::ArrowUp)]);
+        frame(vec![]);
+        assert_eq!(
+            last(),
+            Some((kick.note.as_ptr(), kick.note.preview_normalized(37))),
+            "Tab reaches the note and ArrowUp steps it from 36 to 37"
+        );
+
+        frame(vec![key(egui::Key::Tab)]);
+        frame(vec![egui::Event::Text("64".into())]);
+        frame(vec![key(egui::Key::Tab)]);
+        frame(vec![]);
+        assert_eq!(
+            last(),
+            Some((kick.cc.as_ptr(), kick.cc.preview_normalized(64))),
+            "Tab reaches the CC; a typed number replaces it and is applied when Tab leaves it"
+        );
+
+        frame(vec![key(egui::Key::Space)]);
+        frame(vec![]);
+        assert_eq!(
+            last(),
+            Some((params.tags[1].enabled.as_ptr(), 0.0)),
+            "Tab goes on to the next row"
         );
 
         assert_eq!(*host.gestures.lock().unwrap(), 0, "every gesture was ended");
