@@ -16,6 +16,7 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::editor::ResizeHint;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,7 @@ pub fn create(
             history: History::default(),
             model_file: model_file::Loader::default(),
             gui: None,
+            trace_path: std::env::var_os(TRACE_ENV).map(PathBuf::from),
             traced: None,
         },
     )
@@ -61,6 +63,8 @@ pub struct EditorApp {
     history: History,
     model_file: model_file::Loader,
     gui: Option<GuiContext>,
+    /// Where [`TRACE_ENV`] asked the editor to write its trace (read once, when it opens).
+    trace_path: Option<PathBuf>,
     traced: Option<Instant>,
 }
 
@@ -103,8 +107,8 @@ impl NiceEguiApp for EditorApp {
             ui.heading("Mapping");
             mapping::table(ui, &self.params, &setter, &names);
         });
-        if std::env::var_os(TRACE_ENV).is_some() {
-            self.trace(&names);
+        if let Some(path) = self.trace_path.clone() {
+            self.trace(&path, &names);
         }
         ui.ctx().request_repaint_after(Duration::from_millis(50));
     }
@@ -117,7 +121,7 @@ impl NiceEguiApp for EditorApp {
 impl EditorApp {
     /// Writes what the editor shows now (tags in display order, timeline length) to the file
     /// named by [`TRACE_ENV`].
-    fn trace(&mut self, names: &[String]) {
+    fn trace(&mut self, path: &Path, names: &[String]) {
         if self
             .traced
             .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
@@ -125,9 +129,6 @@ impl EditorApp {
             return;
         }
         self.traced = Some(Instant::now());
-        let Some(path) = std::env::var_os(TRACE_ENV) else {
-            return;
-        };
         let shown: Vec<_> = tag_bars::rows(&self.status, names)
             .into_iter()
             .map(|(slot, p)| serde_json::json!([names[slot], p]))
@@ -138,7 +139,7 @@ impl EditorApp {
             "timeline_rows": timeline_view::rows(&self.history, names).len(),
             "status": status_line::text(&self.status),
         });
-        let tmp = std::path::PathBuf::from(&path).with_extension("tmp");
+        let tmp = path.with_extension("tmp");
         if std::fs::write(&tmp, v.to_string()).is_ok() {
             let _ = std::fs::rename(tmp, path);
         }

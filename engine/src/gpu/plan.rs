@@ -201,26 +201,28 @@ impl Rec {
     }
 }
 
-/// Records the forward pass of `windows` windows; the image goes in `Act::Image`, the outputs
-/// come out of `Act::Out`.
-/// Floats each activation needs over every batch size up to `capacity`: a session allocates
-/// once and then runs any of them. Not monotonic in the batch size: a small batch splits k
-/// where a large one does not, so its split-k partials can be the largest.
-pub(crate) fn needs_up_to(
+/// The recording at full `capacity`, with the floats each activation needs over every batch
+/// size up to it: a session allocates once and then runs any of them. Not monotonic in the
+/// batch size: a small batch splits k where a large one does not, so its split-k partials can
+/// be the largest.
+pub(crate) fn record_up_to(
     cfg: &ModelConfig,
     w: &GpuWeights,
     capacity: usize,
-) -> HashMap<Act, usize> {
-    let mut needs: HashMap<Act, usize> = HashMap::new();
-    for n in 1..=capacity.max(1) {
+) -> (Recording, HashMap<Act, usize>) {
+    let full = record(cfg, w, capacity.max(1));
+    let mut needs = full.needs.clone();
+    for n in 1..capacity {
         for (a, f) in record(cfg, w, n).needs {
             let e = needs.entry(a).or_insert(0);
             *e = (*e).max(f);
         }
     }
-    needs
+    (full, needs)
 }
 
+/// Records the forward pass of `windows` windows; the image goes in `Act::Image`, the outputs
+/// come out of `Act::Out`.
 pub(crate) fn record(cfg: &ModelConfig, w: &GpuWeights, windows: usize) -> Recording {
     let mut r = Rec {
         b: windows,

@@ -110,8 +110,7 @@ impl GpuSession {
                 ctx.limits.max_compute_workgroups_per_dimension
             )));
         }
-        let full = plan::record(cfg, &weights, capacity);
-        let needs = plan::needs_up_to(cfg, &weights, capacity);
+        let (full, needs) = plan::record_up_to(cfg, &weights, capacity);
         let acts = ctx.scoped(|| {
             needs
                 .iter()
@@ -399,7 +398,7 @@ mod tests {
         let model = Arc::new(Model::random(cfg.clone(), 3).unwrap());
         let weights = ctx.weights(&model).unwrap();
         let cap = 48;
-        let needs = plan::needs_up_to(&cfg, &weights, cap);
+        let (_, needs) = plan::record_up_to(&cfg, &weights, cap);
         let mut split_somewhere = false;
         for n in 1..=cap {
             let rec = plan::record(&cfg, &weights, n);
