@@ -22,16 +22,20 @@ from audiomamba.metrics import tagging_metrics
 
 
 def training_summary(run: str):
-    """Steps, minutes and the command line recorded in the run's train.log."""
+    """Steps, minutes, the command line and the validation history recorded in the run's train.log."""
     steps, minutes, args, best = None, None, None, None
+    vals = []
     for line in open(os.path.join(run, "train.log")):
+        m = re.search(r"step (\d+) val mAP ([\d.]+)", line)
+        if m:
+            vals.append((int(m[1]), float(m[2])))
         m = re.search(r"done: step (\d+), best val mAP ([\d.]+), ([\d.]+) min total", line)
         if m:
             steps, best, minutes = int(m[1]), float(m[2]), float(m[3])
         m = re.search(r"args (\{.*\})$", line)
         if m:
             args = m[1]
-    return steps, minutes, best, args
+    return steps, minutes, best, args, vals
 
 
 def fmt(x, nd=3):
@@ -52,7 +56,7 @@ def main():
     yn = json.load(open(a.yamnet))
     bench = json.loads(open(a.bench).read().strip().splitlines()[-1])
     cfg = Config.load(os.path.join(a.run, "config.json"))
-    steps, minutes, best_val, args = training_summary(a.run)
+    steps, minutes, best_val, args, vals = training_summary(a.run)
     Y = np.array(ev["targets"], np.float32)
     P = np.array(ev["scores"], np.float32)
     Q = np.array(yn["scores"], np.float32)
@@ -103,9 +107,11 @@ def main():
     if ours_shared.mAP < theirs.mAP:
         missed.append(f"YAMNet is ahead on the shared classes ({theirs.mAP:.3f} against {ours_shared.mAP:.3f} mAP)")
     if missed:
+        history = ", ".join(f"{v:.3f} at {k}" for k, v in dict(vals).items())  # the final eval repeats the last step
         w("**Status: interim model.** " + "; ".join(missed) + ". It was trained for "
-          f"{steps} steps only (the time a shared 2-vCPU machine allowed, with builds competing for it); validation "
-          "mAP was still rising when it stopped. The checkpoint to resume from is `training/checkpoints/`.\n")
+          f"{steps} steps only (the time a shared 2-vCPU machine allowed, with builds competing for it); "
+          f"validation mAP in the last session's evaluations: {history}. "
+          "The checkpoint to resume from is `training/checkpoints/`.\n")
     w("### Per-class AP\n")
     w("| class | test positives | AP (Audio Mamba) | AP (YAMNet) |")
     w("| --- | --- | --- | --- |")

@@ -80,7 +80,7 @@ pub fn start(
         line.push_str(&format!(" ({why})"));
     }
     status.set_message(line);
-    describe(status, &model, &runner, params.hop.value());
+    publish_to_editor(status, &model, &runner, params.hop.value());
     let mut analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
     let latency = if params.latency_compensation.value() {
         let poll = worker::POLL.as_secs_f64() * s.rate as f64;
@@ -113,7 +113,7 @@ pub fn start(
 }
 
 /// What the editor's status line and tag names show about this activation.
-fn describe(status: &Status, model: &Model, runner: &Runner, hop: f32) {
+fn publish_to_editor(status: &Status, model: &Model, runner: &Runner, hop: f32) {
     let cfg = model.config();
     status.backend.store(Arc::new(runner.describe()));
     status
