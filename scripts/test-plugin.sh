@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the plugin bundles and runs the host tests: the .clap in clack-host (release bundle,
 # and a debug bundle built with assert_process_allocs, which aborts on any allocation in
-# process()), the editor under Xvfb, the .vst3 in pedalboard. Called by scripts/test-all.sh after `cargo test`, whose
-# release build the bundle reuses.
+# process()), the editor under Xvfb, the .vst3 in our own VST3 host and in pedalboard. Called
+# by scripts/test-all.sh after `cargo test`, whose release build the bundle reuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,6 +19,8 @@ cargo xtask bundle audio-mamba --locked --release
 export AUDIO_MAMBA_BUNDLE_DIR=$target/bundled
 AUDIO_MAMBA_DEBUG_BUNDLE_DIR=$target/bundled-debug \
   cargo test --release --locked -p audio-mamba-host-tests --test clap -- --ignored
+# The .vst3 in our own VST3 host: the MIDI in and out that pedalboard cannot show.
+cargo test --release --locked -p audio-mamba-host-tests --test vst3 -- --ignored
 
 # The editor on a virtual display (a real one when there is one), with the release bundle's
 # embedded model playing the example clips.

@@ -80,6 +80,10 @@ impl FeedTx {
 }
 
 /// Writes the mono mix of `channels[..][from..from + dst.len()]` into `dst`.
+// Compiled also for AVX2 and chosen at run time (a cached CPU check, no system call): 4x
+// faster than the SSE2 baseline target on the development VM, which puts this mix at the cost of
+// the host wrapper's own buffer copy (glibc's memcpy picks AVX the same way).
+#[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn mix_into(dst: &mut [MaybeUninit<f32>], channels: &[&mut [f32]], from: usize) {
     let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
     let to = from + dst.len();

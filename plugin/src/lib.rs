@@ -27,10 +27,7 @@ use worker::Worker;
 
 pub use model_store::MODEL_ENV;
 
-/// `CC_IN`: whether MIDI CCs arriving at the plugin are accepted, and so passed on with its own
-/// events. The CLAP build takes them; the VST3 build does not, because nice-plug turns VST3 CC
-/// input into 16 x 130 extra parameters, which made a JUCE host take ~40 s to load the plugin.
-pub struct AudioMamba<const CC_IN: bool> {
+pub struct AudioMamba {
     params: Arc<PluginParams>,
     status: Arc<Status>,
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
@@ -45,7 +42,7 @@ pub struct AudioMamba<const CC_IN: bool> {
     restart_requested: bool,
 }
 
-impl<const CC_IN: bool> Default for AudioMamba<CC_IN> {
+impl Default for AudioMamba {
     fn default() -> Self {
         let loaded = model_store::resolve("");
         let labels = loaded
@@ -69,7 +66,7 @@ impl<const CC_IN: bool> Default for AudioMamba<CC_IN> {
     }
 }
 
-impl<const CC_IN: bool> AudioMamba<CC_IN> {
+impl AudioMamba {
     pub fn status(&self) -> Arc<Status> {
         self.status.clone()
     }
@@ -83,7 +80,7 @@ impl<const CC_IN: bool> AudioMamba<CC_IN> {
     }
 }
 
-impl<const CC_IN: bool> Plugin for AudioMamba<CC_IN> {
+impl Plugin for AudioMamba {
     const NAME: &'static str = "Audio Mamba";
     const VENDOR: &'static str = "Audio Mamba";
     const URL: &'static str = "https://github.com/audio-mamba/audio-mamba";
@@ -102,11 +99,9 @@ impl<const CC_IN: bool> Plugin for AudioMamba<CC_IN> {
             ..AudioIOLayout::const_default()
         },
     ];
-    const MIDI_INPUT: MidiConfig = if CC_IN {
-        MidiConfig::MidiCCs
-    } else {
-        MidiConfig::Basic
-    };
+    // Incoming notes and CCs are passed on with the tags' own events. In VST3 this means 16 x 130
+    // hidden, read-only parameters that a DAW's IMidiMapping routes CCs to (as JUCE plugins do).
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type Editor = nice_plug_egui::EguiEditor<editor::EditorApp>;
@@ -205,13 +200,13 @@ impl<const CC_IN: bool> Plugin for AudioMamba<CC_IN> {
     }
 }
 
-impl<const CC_IN: bool> Drop for AudioMamba<CC_IN> {
+impl Drop for AudioMamba {
     fn drop(&mut self) {
         self.shutdown();
     }
 }
 
-impl<const CC_IN: bool> ClapPlugin for AudioMamba<CC_IN> {
+impl ClapPlugin for AudioMamba {
     const CLAP_ID: &'static str = "org.audio-mamba.tagger";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("Tags audio with a Mamba model and plays the tags as MIDI notes and CCs");
@@ -226,11 +221,11 @@ impl<const CC_IN: bool> ClapPlugin for AudioMamba<CC_IN> {
     ];
 }
 
-impl<const CC_IN: bool> Vst3Plugin for AudioMamba<CC_IN> {
+impl Vst3Plugin for AudioMamba {
     const VST3_CLASS_ID: [u8; 16] = *b"AudioMambaTagger";
     const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
         &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
 }
 
-nice_export_clap!(AudioMamba<true>);
-nice_export_vst3!(AudioMamba<false>);
+nice_export_clap!(AudioMamba);
+nice_export_vst3!(AudioMamba);

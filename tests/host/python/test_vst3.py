@@ -15,8 +15,10 @@ import pytest
 BUNDLE = pathlib.Path(os.environ["AUDIO_MAMBA_BUNDLE_DIR"]) / "audio-mamba.vst3"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def plugin():
+    # One load for the module: pedalboard reads every parameter when it loads a plugin, and the
+    # 2,080 hidden MIDI CC parameters (VST3 CC input) make that take about half a minute.
     return pedalboard.load_plugin(str(BUNDLE))
 
 
@@ -55,6 +57,12 @@ def test_parameters_set_and_read_back(plugin):
     assert abs(plugin.tag_1_speech_threshold - 0.3) < 0.011
     x = noise(2, 48000, seed=1)
     np.testing.assert_array_equal(plugin(x, 48000), x)
+    # The fixture is shared: put back what the other tests expect.
+    plugin.latency_compensation = True
+    plugin.analysis_hop_s = 0.25
+    plugin.sensitivity = 0.5
+    plugin.midi_channel = 1
+    plugin.tag_1_speech_threshold = 0.5
 
 
 def test_non_finite_input_comes_out_as_silence(plugin):
