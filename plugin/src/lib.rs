@@ -3,7 +3,7 @@
 
 mod activation;
 pub mod analyzer;
-mod delay;
+pub mod delay;
 pub mod editor;
 pub mod events;
 pub mod feed;
