@@ -327,7 +327,7 @@ impl ModelConfig {
         if b.mlp_ratio < 0.0 {
             return bad("mlp_ratio must be >= 0".into());
         }
-        if b.patch_embed == PatchEmbed::V2 && (b.patch_size != 4 || b.dims % 2 != 0) {
+        if b.patch_embed == PatchEmbed::V2 && (b.patch_size != 4 || !b.dims.is_multiple_of(2)) {
             return bad("patch_embed v2 needs patch_size 4 and even dims".into());
         }
         if b.patch_size == 0 {
@@ -376,7 +376,7 @@ impl ModelConfig {
         }
         if let HeadConfig::Tscam = self.head {
             let last = *self.stages().last().expect("stages exist");
-            if last.height % self.freq_ratio() != 0 {
+            if !last.height.is_multiple_of(self.freq_ratio()) {
                 return bad(format!(
                     "token-semantic head: final grid height {} is not divisible by freq_ratio {}",
                     last.height,

@@ -16,7 +16,7 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::editor::ResizeHint;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,9 +107,7 @@ impl NiceEguiApp for EditorApp {
             ui.heading("Mapping");
             mapping::table(ui, &self.params, &setter, &names);
         });
-        if let Some(path) = self.trace_path.clone() {
-            self.trace(&path, &names);
-        }
+        self.trace(&names);
         ui.ctx().request_repaint_after(Duration::from_millis(50));
     }
 
@@ -120,8 +118,11 @@ impl NiceEguiApp for EditorApp {
 
 impl EditorApp {
     /// Writes what the editor shows now (tags in display order, timeline length) to the file
-    /// named by [`TRACE_ENV`].
-    fn trace(&mut self, path: &Path, names: &[String]) {
+    /// named by [`TRACE_ENV`], when there is one.
+    fn trace(&mut self, names: &[String]) {
+        let Some(path) = self.trace_path.as_deref() else {
+            return;
+        };
         if self
             .traced
             .is_some_and(|t| t.elapsed() < Duration::from_millis(500))

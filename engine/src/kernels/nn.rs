@@ -108,6 +108,8 @@ pub fn conv2d(
 
 /// Depthwise 3x3 convolution, padding 1, followed by SiLU. `w9` is the weight transposed to
 /// `[9][channels]` so the inner loop runs over contiguous channels.
+// The shape goes in as scalars (h, w, c), as in every other kernel here.
+#[allow(clippy::too_many_arguments)]
 pub fn depthwise3x3_silu(
     par: Par,
     input: &[f32],

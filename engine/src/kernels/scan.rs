@@ -30,6 +30,9 @@ impl ScanDims {
     pub fn len(&self) -> usize {
         self.h * self.w
     }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Row length of the fused x_proj output: 4 directions x (R + 2N).
     pub fn dbl_row(&self) -> usize {
         4 * (self.r + 2 * self.n)
@@ -39,7 +42,7 @@ impl ScanDims {
     pub fn token(&self, k: usize, t: usize) -> usize {
         let l = self.len();
         let t = if k >= 2 { l - 1 - t } else { t };
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             t
         } else {
             (t % self.h) * self.w + t / self.h

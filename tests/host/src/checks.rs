@@ -2,7 +2,7 @@
 //! signal, and what every build must do with it (kick notes on the hits, audio delayed exactly).
 
 use crate::clap_host::Output;
-use crate::model::{write_controlled_model, DRUM_TEST_LABELS};
+use crate::model::{sigmoid, write_controlled_model, DRUM_TEST_LABELS};
 use crate::signals::{drums, rock_beat, Drum};
 use std::sync::Once;
 
@@ -88,4 +88,55 @@ pub fn kick_check(rate: f64, hits: &[(usize, Drum)], out: &Output, len: usize) {
     }
     let offs = out.notes.iter().filter(|n| !n.on && n.key != 64).count();
     assert!(offs + 1 >= ons.len(), "every drum note ends");
+}
+
+/// MIDI sent into the drum runs: a note and two CCs that every build must pass on at their time.
+pub fn midi_in_probe() -> Vec<(u64, [u8; 3])> {
+    vec![
+        (2000, [0x91, 64, 90]),
+        (2200, [0xB1, 7, 100]),
+        (2300, [0xB0, 74, 0]),
+        (2500, [0x81, 64, 0]),
+    ]
+}
+
+/// Everything a compensated, offline drum run with `midi_in_probe` must give: a latency that
+/// covers the hop, audio delayed by exactly it, the kick notes on the hits, each tag's probability
+/// once on its default CC (20 + slot; they never change), and the incoming MIDI passed on.
+pub fn check_drum_run(rate: f64, hits: &[(usize, Drum)], input: &[Vec<f32>], out: &Output) {
+    assert!(
+        out.latency as f64 > 0.25 * rate && (out.latency as f64) < rate,
+        "latency {} covers at least the hop",
+        out.latency
+    );
+    assert_passes_through(input, out);
+    kick_check(rate, hits, out, input[0].len());
+    for (slot, (_, _, logit)) in DRUM_TEST_LABELS.iter().enumerate() {
+        let cc = 20 + slot as u8;
+        let values: Vec<u8> = out
+            .ccs
+            .iter()
+            .filter(|c| c.cc == cc && c.channel == 0)
+            .map(|c| c.value)
+            .collect();
+        let expected = (sigmoid(*logit) * 127.0).round() as u8;
+        assert_eq!(values, vec![expected], "rate {rate}: CC {cc}");
+    }
+    let note = |t, on| {
+        out.notes
+            .iter()
+            .any(|n| n.time == t && n.channel == 1 && n.key == 64 && n.on == on)
+    };
+    assert!(
+        note(2000, true) && note(2500, false),
+        "incoming note passed on"
+    );
+    let cc_at = |t| {
+        out.ccs
+            .iter()
+            .find(|c| c.time == t)
+            .map(|c| (c.channel, c.cc, c.value))
+    };
+    assert_eq!(cc_at(2200), Some((1, 7, 100)), "incoming CC passed on");
+    assert_eq!(cc_at(2300), Some((0, 74, 0)), "incoming CC passed on");
 }

@@ -210,12 +210,10 @@ pub fn capture(
             .and_then(|m| m.modified())
             .is_ok_and(|m| m > since);
         if fresh {
-            if let Ok(v) =
+            if let Ok(Ok(v)) =
                 std::fs::read(trace_file).map(|b| serde_json::from_slice::<serde_json::Value>(&b))
             {
-                if let Ok(v) = v {
-                    break v;
-                }
+                break v;
             }
         }
         if t.elapsed() > Duration::from_secs(60) {

@@ -76,7 +76,7 @@ pub struct Vst3Instance<'m> {
 /// Title of a VST3 parameter (UTF-16, NUL-terminated).
 fn title(units: &[TChar]) -> String {
     let end = units.iter().position(|&c| c == 0).unwrap_or(units.len());
-    String::from_utf16_lossy(&units[..end].iter().map(|&c| c as u16).collect::<Vec<_>>())
+    String::from_utf16_lossy(&units[..end])
 }
 
 impl<'m> Vst3Instance<'m> {
@@ -379,8 +379,8 @@ fn collect_events(events: &[Event], at: u64, out: &mut Output) {
         // SAFETY: the union field read is the one `type` names.
         unsafe {
             match u32::from(e.r#type) {
-                t if t == kNoteOnEvent as u32 || t == kNoteOffEvent as u32 => {
-                    let on = t == kNoteOnEvent as u32;
+                t if t == kNoteOnEvent || t == kNoteOffEvent => {
+                    let on = t == kNoteOnEvent;
                     let (channel, key, velocity) = if on {
                         let n = e.__field0.noteOn;
                         (n.channel, n.pitch, n.velocity)
@@ -396,7 +396,7 @@ fn collect_events(events: &[Event], at: u64, out: &mut Output) {
                         velocity: f64::from(velocity),
                     });
                 }
-                t if t == kLegacyMIDICCOutEvent as u32 => {
+                t if t == kLegacyMIDICCOutEvent => {
                     let c = e.__field0.midiCCOut;
                     if c.controlNumber < 128 {
                         out.ccs.push(Cc {
@@ -562,8 +562,8 @@ impl IBStreamTrait for MemoryStream {
         let len = self.bytes.borrow().len() as i64;
         let mut at = self.at.borrow_mut();
         let base = match mode as u32 {
-            m if m == IBStream_::IStreamSeekMode_::kIBSeekSet as u32 => 0,
-            m if m == IBStream_::IStreamSeekMode_::kIBSeekCur as u32 => *at as i64,
+            m if m == IBStream_::IStreamSeekMode_::kIBSeekSet => 0,
+            m if m == IBStream_::IStreamSeekMode_::kIBSeekCur => *at as i64,
             _ => len,
         };
         *at = (base + pos).clamp(0, len) as usize;

@@ -7,12 +7,13 @@
 //! absent), so the notes and CCs the host receives can be predicted exactly.
 
 use audio_mamba_host_tests::checks::{
-    assert_passes_through, drum_signal, kick_check, ms, setup, stereo, ODD_BLOCKS,
+    assert_passes_through, check_drum_run, drum_signal, kick_check, midi_in_probe, ms, setup,
+    stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::{
     load_entry, state_bytes, state_json, Instance, Output, Run,
 };
-use audio_mamba_host_tests::model::{golden_a, sigmoid, DRUM_TEST_LABELS};
+use audio_mamba_host_tests::model::golden_a;
 use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
 use std::process::Command;
 
@@ -27,49 +28,8 @@ fn drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio() {
         let mut p = Instance::new(&entry);
         p.set_offline(true);
         let mut run = Run::new(rate, ODD_BLOCKS);
-        run.midi_in = vec![
-            (2000, [0x91, 64, 90]),
-            (2200, [0xB1, 7, 100]),
-            (2500, [0x81, 64, 0]),
-        ];
-        let out = p.run(&input, &run);
-        assert!(
-            out.latency as f64 > 0.25 * rate,
-            "latency {} covers at least the hop",
-            out.latency
-        );
-        assert!((out.latency as f64) < rate, "latency {}", out.latency);
-        assert_passes_through(&input, &out);
-        kick_check(rate, &hits, &out, x.len());
-        // Probabilities as CCs on the default controllers (20 + slot), once each (they never change).
-        for (slot, (_, _, logit)) in DRUM_TEST_LABELS.iter().enumerate() {
-            let cc = 20 + slot as u8;
-            let values: Vec<u8> = out
-                .ccs
-                .iter()
-                .filter(|c| c.cc == cc)
-                .map(|c| c.value)
-                .collect();
-            assert_eq!(
-                values,
-                vec![(sigmoid(*logit) * 127.0).round() as u8],
-                "CC {cc}"
-            );
-        }
-        // Incoming notes are forwarded at their time.
-        assert!(out
-            .notes
-            .iter()
-            .any(|n| n.time == 2000 && n.key == 64 && n.channel == 1 && n.on));
-        assert!(out
-            .notes
-            .iter()
-            .any(|n| n.time == 2500 && n.key == 64 && n.channel == 1 && !n.on));
-        // And so are incoming CCs (the CLAP build accepts them).
-        assert!(out
-            .ccs
-            .iter()
-            .any(|c| c.time == 2200 && c.channel == 1 && c.cc == 7 && c.value == 100));
+        run.midi_in = midi_in_probe();
+        check_drum_run(rate, &hits, &input, &p.run(&input, &run));
     }
 }
 
