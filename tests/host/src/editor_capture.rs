@@ -4,6 +4,7 @@
 
 use crate::clap_host::{load_entry, Instance, Run};
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, PluginGui, Window};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
@@ -82,8 +83,19 @@ fn clip(path: &Path) -> (f64, Vec<Vec<f32>>) {
 }
 
 fn x11() -> Result<(RustConnection, u32, u32), String> {
-    let (conn, screen) =
-        x11rb::connect(None).map_err(|e| format!("no X server ({e}); run under xvfb-run"))?;
+    // Retried: back-to-back xvfb-run calls have had a connection reset by a server still
+    // starting or stopping.
+    let mut attempt = 0;
+    let (conn, screen) = loop {
+        match x11rb::connect(None) {
+            Ok(c) => break c,
+            Err(e) if attempt == 10 => {
+                return Err(format!("no X server ({e}); run under xvfb-run"))
+            }
+            Err(_) => attempt += 1,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let root = conn.setup().roots[screen].root;
     let black = conn.setup().roots[screen].black_pixel;
     let window = conn.generate_id().map_err(|e| e.to_string())?;
@@ -144,6 +156,21 @@ fn grab(conn: &RustConnection, window: u32, width: u32, height: u32) -> Result<S
     Ok(Screenshot { width, height, rgb })
 }
 
+/// This process's threads named `name`. A thread spawned without a name of its own (the
+/// editor's window thread is one) carries the name of the thread that spawned it.
+fn threads_named(name: &str) -> BTreeSet<u32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return BTreeSet::new();
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .filter_map(|t| t.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
 /// Plays `clip` through a fresh instance with its editor open at `scale` (and resized by the
 /// host to `resize`, if given), waits until the editor has shown the result, and captures it.
 /// `trace_file` receives the editor's trace.
@@ -163,6 +190,10 @@ pub fn capture(
         .main_thread()
         .get_extension::<PluginGui>()
         .ok_or("the plugin has no GUI extension")?;
+    let host_thread = std::fs::read_to_string("/proc/thread-self/comm")
+        .map_err(|e| format!("/proc/thread-self/comm: {e}"))?;
+    let host_thread = host_thread.trim_end();
+    let before_editor = threads_named(host_thread);
     gui.create(
         &inst.main_thread(),
         GuiConfiguration {
@@ -196,6 +227,13 @@ pub fn capture(
         .map_err(|e| format!("gui.set_parent: {e:?}"))?;
     gui.show(&inst.main_thread())
         .map_err(|e| format!("gui.show: {e:?}"))?;
+    let editor_threads: BTreeSet<u32> = threads_named(host_thread)
+        .difference(&before_editor)
+        .copied()
+        .collect();
+    if editor_threads.is_empty() {
+        return Err("the editor started no window thread of its own".into());
+    }
 
     let (rate, audio) = clip(clip_path);
     inst.set_offline(true);
@@ -224,6 +262,16 @@ pub fn capture(
     std::thread::sleep(Duration::from_millis(300));
     let screenshot = grab(&conn, window, size.width, size.height)?;
     gui.destroy(&inst.main_thread());
+    // A window thread still running now races the host unloading the plugin (a crash in CI).
+    let outlived: Vec<u32> = threads_named(host_thread)
+        .intersection(&editor_threads)
+        .copied()
+        .collect();
+    if !outlived.is_empty() {
+        return Err(format!(
+            "editor threads {outlived:?} still run after gui.destroy returned"
+        ));
+    }
     drop(inst);
     let _ = conn.destroy_window(window);
     let _ = conn.flush();
