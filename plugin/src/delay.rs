@@ -43,12 +43,23 @@ impl Delay {
     }
 }
 
+/// What the plugin makes of a sample it passes on or analyses: NaN and Inf become silence.
+// Inlined so that each multiversioned caller vectorises it for its own target.
+#[inline(always)]
+pub(crate) fn finite_or_zero(v: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
 // Both loops are also compiled for AVX2 and chosen at run time (see `feed::mix_into`): 3x faster
 // than the SSE2 baseline on the development VM.
 #[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn clean(x: &mut [f32]) {
     for v in x {
-        *v = if v.is_finite() { *v } else { 0.0 };
+        *v = finite_or_zero(*v);
     }
 }
 
@@ -56,7 +67,7 @@ fn clean(x: &mut [f32]) {
 #[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn swap_clean(x: &mut [f32], line: &mut [f32]) {
     for (x, d) in x.iter_mut().zip(line) {
-        let v = if x.is_finite() { *x } else { 0.0 };
+        let v = finite_or_zero(*x);
         *x = *d;
         *d = v;
     }

@@ -2,6 +2,7 @@
 //! three-state handshake so that, after the ring overflowed, the worker learns exactly where the
 //! audio resumes (every event needs an exact stream position).
 
+use crate::delay::finite_or_zero;
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -85,25 +86,26 @@ impl FeedTx {
 // the host wrapper's own buffer copy (glibc's memcpy picks AVX the same way).
 #[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn mix_into(dst: &mut [MaybeUninit<f32>], channels: &[&mut [f32]], from: usize) {
-    let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
     let to = from + dst.len();
     match channels {
         [] => dst.iter_mut().for_each(|d| {
             d.write(0.0);
         }),
         [m] => dst.iter_mut().zip(&m[from..to]).for_each(|(d, &x)| {
-            d.write(clean(x));
+            d.write(finite_or_zero(x));
         }),
         [l, r] => dst
             .iter_mut()
             .zip(l[from..to].iter().zip(&r[from..to]))
             .for_each(|(d, (&a, &b))| {
-                d.write(clean(0.5 * (a + b)));
+                d.write(finite_or_zero(0.5 * (a + b)));
             }),
         _ => {
             let k = 1.0 / channels.len() as f32;
             for (i, d) in dst.iter_mut().enumerate() {
-                d.write(clean(k * channels.iter().map(|c| c[from + i]).sum::<f32>()));
+                d.write(finite_or_zero(
+                    k * channels.iter().map(|c| c[from + i]).sum::<f32>(),
+                ));
             }
         }
     }
