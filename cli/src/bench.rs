@@ -150,7 +150,7 @@ pub fn profile(spec: &str, seconds: Option<f64>, batch: usize, threads: usize) -
     }
     by_kernel.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut slowest: Vec<_> = steps.iter().collect();
-    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.1));
     let v = serde_json::json!({
         "model": model.config().name,
         "backend": session.context().adapter().name.clone(),

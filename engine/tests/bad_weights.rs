@@ -161,7 +161,9 @@ fn rewrite_as(dtype: Dtype) -> (Vec<u8>, Vec<u8>) {
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
     let meta = meta.metadata().clone();
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>, Vec<u8>)> = st
+    // Name, shape, the bytes in `dtype`, and the same rounded values as f32 bytes.
+    type Rounded = (String, Vec<usize>, Vec<u8>, Vec<u8>);
+    let tensors: Vec<Rounded> = st
         .iter()
         .map(|(n, v)| {
             let (half, full): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
