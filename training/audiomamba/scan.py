@@ -172,4 +172,8 @@ def selective_scan(*args, impl: str = "chunked", **kwargs) -> torch.Tensor:
         return selective_scan_ref(*args, **kwargs)
     if impl == "chunked":
         return selective_scan_chunked(*args, **kwargs)
-    raise ValueError(f"unknown scan impl {impl!r} (ref or chunked)")
+    if impl == "fused":
+        from .scan_fused import selective_scan_fused
+
+        return selective_scan_fused(*args, **kwargs)
+    raise ValueError(f"unknown scan impl {impl!r} (ref, chunked or fused)")

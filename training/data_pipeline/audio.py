@@ -4,17 +4,29 @@ from __future__ import annotations
 import io
 import subprocess
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
+
+
+@lru_cache(maxsize=64)
+def _poly_filter(up: int, down: int, dtype: str) -> np.ndarray:
+    """The anti-aliasing FIR that resample_poly designs by default (Kaiser, beta 5): designing it
+    took over half of an online mixture's resampling time, and the rate pairs repeat."""
+    max_rate = max(up, down)
+    return firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)).astype(dtype)
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     if sr_in == sr_out or len(x) == 0:
         return x.astype(np.float32, copy=False)
     fr = Fraction(sr_out, sr_in).limit_denominator(1000)
-    return resample_poly(x, fr.numerator, fr.denominator).astype(np.float32)
+    up, down = fr.numerator, fr.denominator
+    if not np.issubdtype(x.dtype, np.floating):
+        return resample_poly(x, up, down).astype(np.float32)
+    return resample_poly(x, up, down, window=_poly_filter(up, down, x.dtype.str)).astype(np.float32)
 
 
 def _decode_ffmpeg(data_or_path, sr: int) -> np.ndarray:

@@ -182,6 +182,15 @@ def make_clip(items, rng, clip_s, p_bandlimit=0.5, p_reverb=0.4, p_noise=0.3, lo
     return mixbuf, rec
 
 
+def anchor_item(by_class, rng):
+    """Class-balanced draw: uniform class, then uniform leakage group, then item."""
+    classes = sorted(by_class)
+    c = classes[int(rng.integers(len(classes)))]
+    gs = sorted(by_class[c])
+    pool = by_class[c][gs[int(rng.integers(len(gs)))]]
+    return pool[int(rng.integers(len(pool)))]
+
+
 def choose_items(by_class, items, rng, bg_items, nonmusic_items=(), p_nonmusic=0.2, speech_items=()):
     """Anchor: uniform class, then uniform group, then item; plus 0-3 others (25 % unlabelled
     background, 15 % speech, else class-balanced). With p_nonmusic the whole clip is drawn from
@@ -190,12 +199,7 @@ def choose_items(by_class, items, rng, bg_items, nonmusic_items=(), p_nonmusic=0
     if nonmusic_items and rng.random() < p_nonmusic:
         chosen = [nonmusic_items[int(rng.integers(len(nonmusic_items)))] for _ in range(k + 1)]
     else:
-        classes = sorted(by_class)
-        c = classes[int(rng.integers(len(classes)))]
-        gs = sorted(by_class[c])
-        g = gs[int(rng.integers(len(gs)))]
-        pool = by_class[c][g]
-        chosen = [pool[int(rng.integers(len(pool)))]]
+        chosen = [anchor_item(by_class, rng)]
         for _ in range(k):
             u = rng.random()
             if bg_items and u < 0.25:
@@ -203,10 +207,7 @@ def choose_items(by_class, items, rng, bg_items, nonmusic_items=(), p_nonmusic=0
             elif speech_items and u < 0.40:
                 chosen.append(speech_items[int(rng.integers(len(speech_items)))])
             else:
-                c2 = classes[int(rng.integers(len(classes)))]
-                gs2 = sorted(by_class[c2])
-                p2 = by_class[c2][gs2[int(rng.integers(len(gs2)))]]
-                chosen.append(p2[int(rng.integers(len(p2)))])
+                chosen.append(anchor_item(by_class, rng))
     uniq = {it["id"]: it for it in chosen}
     return list(uniq.values())
 

@@ -75,3 +75,52 @@ def test_torchrun_two_gloo_processes(tmp_path):
     ck = torch.load(os.path.join(out, "last.pt"), weights_only=False)
     assert ck["step"] == 3
     assert all(torch.isfinite(v).all() for v in ck["model"].values() if v.is_floating_point())
+
+
+def test_online_mixing_trains_and_counts_crops(tmp_path):
+    csv, cfg = _dataset(str(tmp_path))
+    items = tmp_path / "items_train.jsonl"
+    with open(items, "w") as f:
+        for i, (mids, kind) in enumerate([(["/m/026t6", "/m/04rlf"], "render"), (["/m/04rlf"], "render"),
+                                          ([], "background")]):
+            f.write(json.dumps({"id": f"c{i}", "path": os.path.join(str(tmp_path), f"c{i}.wav"), "kind": kind,
+                                "group": f"g{i}", "labels": mids, "weak": [], "sources": [f"c{i}"],
+                                "events": [{"mid": m, "onset_s": 0.0, "offset_s": 3.0} for m in mids]}) + "\n")
+    out = str(tmp_path / "online")
+    args = [a if a != csv else str(items) for a in _args(csv, cfg, out, 3)]
+    args[args.index("--train")] = "--train-items"
+    args[args.index("--val") + 1] = csv
+    log = _run([sys.executable] + args, tmp_path)
+    assert "online mixtures of 3 items" in log
+    ck = torch.load(os.path.join(out, "last.pt"), weights_only=False)
+    assert ck["step"] == 3 and ck["crops"] == 6
+
+
+def test_compact_checkpoint_resumes_and_commits(tmp_path):
+    from audiomamba.checkpoint import commit_run, compact
+
+    csv, cfg = _dataset(str(tmp_path))
+    out = str(tmp_path / "run")
+    _run([sys.executable] + _args(csv, cfg, out, 2), tmp_path)
+    full = torch.load(os.path.join(out, "last.pt"), weights_only=False)
+    small = compact(full)
+    moments = [v for s in small["opt"]["state"].values() for n, v in s.items() if n.startswith("exp_avg")]
+    assert moments and all(v.dtype == torch.bfloat16 for v in moments)
+    assert all(v.dtype == torch.float32 for v in small["model"].values() if v.is_floating_point())
+    # a compact checkpoint resumes (the optimizer casts its state back to f32)
+    torch.save(small, os.path.join(out, "last.pt"))
+    log = _run([sys.executable] + _args(csv, cfg, out, 3) + ["--resume"], tmp_path)
+    assert "at step 2" in log
+    # commit_run commits exactly the two files into a git repository
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True, text=True).stdout  # noqa: E731
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (repo / "other.txt").write_text("staged, not committed\n")
+    git("add", "other.txt")
+    err = commit_run(os.path.join(out, "last.pt"), os.path.join(out, "train.log"), str(repo / "ck"), "demo", "msg")
+    assert err is None
+    assert sorted(git("show", "--name-only", "--format=", "HEAD").split()) == ["ck/demo-last.pt", "ck/demo-train.log"]
+    assert "other.txt" in git("diff", "--cached", "--name-only")

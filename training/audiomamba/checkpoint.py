@@ -1,0 +1,55 @@
+"""Compact training checkpoints for the repository, and committing them as a run goes.
+
+A full `train.py` checkpoint holds f32 weights and f32 AdamW moments: 12 bytes per parameter
+(55 MB for 4.6M parameters). The copy committed to the repository keeps the weights in f32 and
+stores the two moments in bf16 (8 bytes per parameter): on resume torch's optimizer casts its
+state back to the parameters' dtype, and the moments are running averages that bf16's 8-bit
+mantissa represents well enough to continue from (a resumed run re-estimates them within a few
+hundred steps anyway). Everything else of the checkpoint is kept as it is.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Dict, Optional
+
+import torch
+
+
+def compact(ck: Dict) -> Dict:
+    out = dict(ck)
+    if "opt" in ck:
+        opt = dict(ck["opt"])
+        opt["state"] = {k: {n: (v.to(torch.bfloat16) if torch.is_tensor(v) and v.is_floating_point() and v.dim() > 0
+                                else v) for n, v in s.items()}
+                        for k, s in ck["opt"]["state"].items()}
+        out["opt"] = opt
+    return out
+
+
+def save_compact(ck: Dict, path: str) -> None:
+    tmp = path + ".tmp"
+    torch.save(compact(ck), tmp)
+    os.replace(tmp, path)
+
+
+def commit_run(ckpt: str, log: str, dest_dir: str, name: str, message: str) -> Optional[str]:
+    """Copy a compact checkpoint and the log to dest_dir as NAME-last.pt / NAME-train.log and
+    commit those two files only (other staged or unstaged work is left alone). Returns the
+    error text when the commit did not happen (for the log), None on success."""
+    os.makedirs(dest_dir, exist_ok=True)
+    dst_ck = os.path.join(dest_dir, f"{name}-last.pt")
+    dst_log = os.path.join(dest_dir, f"{name}-train.log")
+    save_compact(torch.load(ckpt, map_location="cpu", weights_only=False), dst_ck)
+    shutil.copyfile(log, dst_log + ".tmp")
+    os.replace(dst_log + ".tmp", dst_log)
+    try:
+        subprocess.run(["git", "add", "--", dst_ck, dst_log], cwd=dest_dir, check=True, capture_output=True, text=True)
+        r = subprocess.run(["git", "commit", "-q", "-m", message, "--", dst_ck, dst_log], cwd=dest_dir,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return (r.stdout + r.stderr).strip()[-300:] or f"git commit exited {r.returncode}"
+    except (OSError, subprocess.CalledProcessError) as e:
+        return str(e)[-300:]
+    return None
