@@ -29,6 +29,17 @@ def log(msg):
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
+def new_duplicates(pairs, n_old: int) -> set:
+    """Indices (among the new rows) to drop: of each duplicate pair (kept, dup) that involves a new
+    row, the new copy goes, so no row of the fixed build is ever dropped."""
+    drop = set()
+    for i, j in pairs:
+        new = j if j >= n_old else (i if i >= n_old else None)
+        if new is not None:
+            drop.add(new - n_old)
+    return drop
+
+
 def extra_train_speech(out: str) -> list:
     built = [json.loads(l) for l in open(os.path.join(out, "source_manifest.jsonl")) if l.strip()]
     known = {r["id"] for r in built}
@@ -50,13 +61,7 @@ def extra_train_speech(out: str) -> list:
     old_fps = [cache.get(r["id"], {}).get("fp") for r in built]
     fps = old_fps + [prep.get(r.id, {}).get("fp") for r in rows]
     groups = [r["group"] for r in built] + [r.group for r in rows]
-    n_old = len(built)
-    drop = set()
-    for i, j in find_duplicates(fps, groups):
-        # never drop a build row: of a pair with a new row, the new copy goes
-        new = j if j >= n_old else (i if i >= n_old else None)
-        if new is not None:
-            drop.add(new - n_old)
+    drop = new_duplicates(find_duplicates(fps, groups), len(built))
     items = []
     for k, r in enumerate(rows):
         p = prep.get(r.id, {})

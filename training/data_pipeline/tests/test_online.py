@@ -116,3 +116,21 @@ def test_cached_resampling_filter_is_scipys_default(rates):
     fr = Fraction(b, a).limit_denominator(1000)
     expect = resample_poly(x, fr.numerator, fr.denominator).astype(np.float32)
     np.testing.assert_array_equal(resample(x, a, b), expect)
+
+
+def test_extra_speech_never_drops_a_build_row():
+    from data_pipeline.extra_speech import new_duplicates
+    # 3 build rows (0-2), new rows 3-5: build-build pairs are ignored, a new copy of a build row
+    # goes whichever side the fingerprint pass kept, new-new keeps the first
+    assert new_duplicates([(0, 1), (2, 3), (4, 0), (3, 5)], 3) == {0, 1, 2}
+    assert new_duplicates([], 3) == set()
+
+
+def test_every_gm_program_has_a_label_rule():
+    from data_pipeline.extra_renders import program_class
+    assert program_class(0) == "Piano" and program_class(81) == "Synthesizer"
+    assert program_class(65) == "Saxophone" and program_class(73) == "Flute"
+    assert program_class(6) == "Music" and program_class(71) == "Music"  # harpsichord, clarinet
+    assert program_class(117) == "Drum"
+    assert all(program_class(p) is None for p in range(120, 128))  # sound effects: no Music
+    assert sum(program_class(p) == "Music" for p in range(128)) > 40
