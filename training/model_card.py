@@ -86,7 +86,7 @@ def main():
     w(f"Test split: {ev['clips']} clips of 10 s from sources, kits, soundfonts, games and speech languages never "
       f"used in training or validation (`training/data_pipeline/DATASET.md`, split policy). Clip score = max over "
       f"windows (the last window ends at the file end), exactly as `amtag tag` computes it. Metrics as "
-      f"model.md section 5; classes without a positive in the test split are left out of the means.\n")
+      f"docs/model.md section 5; classes without a positive in the test split are left out of the means.\n")
     w("| model | classes | mAP | mAUC | d-prime |")
     w("| --- | --- | --- | --- | --- |")
     w(f"| Audio Mamba (PyTorch, f16 weights) | {len(names)} | {fmt(t['mAP'])} | {fmt(t['mAUC'])} | {fmt(t['d_prime'])} |")

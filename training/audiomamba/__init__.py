@@ -1,4 +1,4 @@
-"""Audio Mamba: PyTorch reference implementation and tooling (docs/weights.md, model.md).
+"""Audio Mamba: PyTorch reference implementation and tooling (docs/weights.md, docs/model.md).
 
 Modules: config, frontend, scan, model, export, convert.
 """
