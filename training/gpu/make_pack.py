@@ -45,9 +45,16 @@ def tree_bytes() -> int:
                if p and os.path.isfile(os.path.join(REPO, p)))
 
 
-def encode_opus(src: str, dst: str, kbps: int) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", src, "-ac", "1", "-ar", "48000", "-c:a", "libopus",
-                    "-b:a", f"{kbps}k", "-application", "audio", dst], check=True)
+def encode_opus(src: str, dst: str, compression: float) -> None:
+    """Opus (48 kHz, the rates Opus takes) through soundfile's bundled libsndfile: no ffmpeg needed
+    here, and the same library decodes it there. libsndfile sets the bitrate from the compression
+    level (0.9: about 30 kbit/s on music)."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    x, sr = sf.read(src, dtype="float32", always_2d=True)
+    x = resample_poly(x.mean(axis=1), 48000 // 1000, sr // 1000).astype(np.float32)
+    sf.write(dst, x, 48000, format="OGG", subtype="OPUS", compression_level=compression)
 
 
 def fetch_wheels(dest: str) -> None:
@@ -67,7 +74,7 @@ def main(argv=None):
     ap.add_argument("--teacher-weights", default=None, help="teacher_weights.py JSON (copied into the pack)")
     ap.add_argument("--out", default=os.path.join(HERE, "pack"))
     ap.add_argument("--budget-mib", type=float, default=60.0)
-    ap.add_argument("--kbps", type=int, default=32)
+    ap.add_argument("--compression", type=float, default=0.9, help="Opus compression level (0-1)")
     ap.add_argument("--seed", type=int, default=0, help="which random subset of the audio")
     ap.add_argument("--max-items", type=int, default=0, help="at most this many items (0: fill the budget)")
     ap.add_argument("--train-args", default="", help="extra train.py arguments for the stint")
@@ -102,7 +109,7 @@ def main(argv=None):
         it = dict(items[i])
         rel = f"audio/{len(kept):06d}.opus"
         dst = os.path.join(a.out, rel)
-        encode_opus(it["path"], dst, a.kbps)
+        encode_opus(it["path"], dst, a.compression)
         size = os.path.getsize(dst)
         if used + size > budget:
             os.remove(dst)
@@ -117,7 +124,7 @@ def main(argv=None):
             f.write(json.dumps(it) + "\n")
     meta = {"checkpoint": a.checkpoint, "config": a.config, "items": len(kept),
             "audio_s": round(sum(it["dur"] for it in kept), 1), "audio_mib": round(used / 2**20, 2),
-            "kbps": a.kbps, "seed": a.seed, "train_args": a.train_args,
+            "kbit_s": round(used * 8 / 1000 / max(1e-9, sum(it["dur"] for it in kept)), 1), "seed": a.seed, "train_args": a.train_args,
             "teacher_weights": bool(a.teacher_weights)}
     json.dump(meta, open(os.path.join(a.out, "pack.json"), "w"), indent=1)
     print(json.dumps(meta))
