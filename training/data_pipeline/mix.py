@@ -133,8 +133,11 @@ def with_ancestors(evs):
     return merge_events(out)
 
 
-def make_clip(items, rng, clip_s, p_bandlimit=0.5, p_reverb=0.4, p_noise=0.3, loader=read_item):
-    """items: list of item dicts (same split). Returns (audio, record-without-path)."""
+def make_clip(items, rng, clip_s, p_bandlimit=0.5, p_reverb=0.4, p_noise=0.3, loader=read_item, onsets=False):
+    """items: list of item dicts (same split). Returns (audio, record-without-path).
+
+    onsets: also return rec["onsets"], every placed event's (mid, onset_s) before events of one
+    class are merged (the hit classifier needs each drum hit, merged events keep only runs)."""
     n = int(round(clip_s * SR))
     mixbuf = np.zeros(n, np.float32)
     all_ev, weak, srcs, groups = [], set(), [], []
@@ -176,6 +179,8 @@ def make_clip(items, rng, clip_s, p_bandlimit=0.5, p_reverb=0.4, p_noise=0.3, lo
     weak_exp = set(expand(weak)) - strong
     labels = expand(strong | weak_exp)
     rec = {"labels": labels, "events": events, "sources": sorted(set(srcs)), "groups": sorted(set(groups))}
+    if onsets:
+        rec["onsets"] = sorted((e["mid"], e["onset_s"]) for e in all_ev)
     if weak_exp:
         rec["weak"] = expand(weak_exp)
         rec["weak"] = [m for m in rec["weak"] if m not in strong]

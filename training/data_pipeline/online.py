@@ -129,12 +129,12 @@ class OnlineMixer:
             return "hardneg", list(chosen.values())
         return "mixture", choose_items(self.by_class, self.items, rng, self.bg, (), 0.0, self.speech)
 
-    def sample(self, rng: np.random.Generator) -> Tuple[np.ndarray, Dict]:
+    def sample(self, rng: np.random.Generator, onsets: bool = False) -> Tuple[np.ndarray, Dict]:
         """One crop: audio [crop samples] float32 and its record (labels, events in crop time,
-        weak, sources, groups, kind)."""
+        weak, sources, groups, kind; with `onsets`, every placed event's onset)."""
         for _ in range(8):  # a draw of only near-silent items is redrawn
             kind, chosen = self.choose(rng)
-            audio, rec = make_clip(chosen, rng, self.crop_s, loader=self._load)
+            audio, rec = make_clip(chosen, rng, self.crop_s, loader=self._load, onsets=onsets)
             if np.abs(audio).max() > 1e-4:
                 rec["kind"] = kind
                 return audio, rec

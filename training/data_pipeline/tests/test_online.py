@@ -134,3 +134,33 @@ def test_every_gm_program_has_a_label_rule():
     assert program_class(117) == "Drum"
     assert all(program_class(p) is None for p in range(120, 128))  # sound effects: no Music
     assert sum(program_class(p) == "Music" for p in range(128)) > 40
+
+
+def test_hit_windows_are_labelled_by_coinciding_hits(tmp_path):
+    from data_pipeline.hits import HIT_CLASSES, HitSampler, energy_onsets
+    tmp = str(tmp_path)
+    # a kit item: kick at 0.5 s together with a hat, a snare at 1.0 s
+    kit = _item(tmp, "kit", [mid("Bass drum"), mid("Hi-hat"), mid("Snare drum")], 2.0, group="kit:a", events=[
+        {"mid": mid("Bass drum"), "onset_s": 0.5, "offset_s": 0.6}, {"mid": mid("Hi-hat"), "onset_s": 0.505, "offset_s": 0.6},
+        {"mid": mid("Snare drum"), "onset_s": 1.0, "offset_s": 1.1}])
+    speech = _item(tmp, "speech", [mid("Speech")], 2.0, kind="speech", group="lang:xx")
+    mixer = OnlineMixer([kit, speech], CROP_S, Shares(single=1.0, nonmusic=0.0, hardneg=0.0))
+    hs = HitSampler(mixer, jitter_s=0.0)
+    rng = np.random.default_rng(3)
+    seen = set()
+    for _ in range(30):
+        for w, y, kind in hs.from_crop(rng):
+            assert w.shape == (int(0.256 * SR),) and np.isfinite(w).all()
+            on = {HIT_CLASSES[i] for i in np.nonzero(y)[0]}
+            if kind == "hit":
+                assert on in ({"Bass drum", "Hi-hat"}, {"Snare drum"})
+                seen.add(frozenset(on))
+            else:
+                assert not on
+    assert len(seen) == 2
+    # the energy-rise detector finds a click in silence and nothing in silence alone
+    x = np.zeros(SR, np.float32)
+    x[16000:16040] = 0.5
+    t = energy_onsets(x)
+    assert len(t) == 1 and abs(t[0] - 0.5) < 0.003
+    assert energy_onsets(np.zeros(SR, np.float32)) == []
