@@ -12,7 +12,7 @@ keeps the classifier from depending on the exact sample.
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List
 
 import numpy as np
 
@@ -47,9 +47,9 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
 
 class HitSampler:
     def __init__(self, mixer, window_s: float = 0.256, pre_s: float = 0.02, tol_s: float = 0.015,
-                 p_negative: float = 0.3, jitter_s: float = 0.002):
+                 jitter_s: float = 0.002):
         self.mixer, self.window_s, self.pre_s, self.tol_s = mixer, window_s, pre_s, tol_s
-        self.p_negative, self.jitter_s = p_negative, jitter_s
+        self.jitter_s = jitter_s
         self.mids = [mid(c) for c in HIT_CLASSES]
         self.index = {m: i for i, m in enumerate(self.mids)}
         self.n = int(round(window_s * SR))
@@ -83,19 +83,10 @@ class HitSampler:
         return out
 
     def stream(self, rng: np.random.Generator, buffer: int = 256):
-        """Endless examples, shuffled through a buffer (windows of one crop are spread apart);
-        negatives are kept to about p_negative of the stream."""
+        """Endless examples, shuffled through a buffer so that the windows of one crop are spread
+        apart (a crop gives up to 6 hits and 3 other onsets, about 30% negatives)."""
         pool: list = []
-        n_neg = n_all = 0
         while True:
             while len(pool) < buffer:
-                for ex in self.from_crop(rng):
-                    is_neg = ex[2] == "nohit"
-                    if is_neg and n_all and n_neg / n_all > self.p_negative:
-                        continue
-                    if not is_neg and n_all and n_neg / n_all < self.p_negative and rng.random() < 0.5:
-                        continue
-                    pool.append(ex)
-                    n_all += 1
-                    n_neg += is_neg
+                pool.extend(self.from_crop(rng))
             yield pool.pop(int(rng.integers(len(pool))))
