@@ -41,18 +41,20 @@ def _prep(u, delta, A, B, C, D, delta_bias, delta_softplus):
         delta = delta + delta_bias.float()[None, :, None]
     if delta_softplus:
         delta = F.softplus(delta)  # log(1 + exp(x)); returns x for x > 20 (overflow guard)
-    A = A.float()
-    B = B.float()
-    C = C.float()
-    b, d, l = u.shape
-    if B.dim() == 3:  # [b, n, l]: one group
+    B, C, g = grouped(B.float(), C.float(), u.shape[1])
+    return u, delta, A.float(), B, C, g
+
+
+def grouped(B: torch.Tensor, C: torch.Tensor, d: int):
+    """B and C as [b, g, n, l] ([b, n, l] is one group) and g, checking that g divides d."""
+    if B.dim() == 3:
         B = B.unsqueeze(1)
     if C.dim() == 3:
         C = C.unsqueeze(1)
     g = B.shape[1]
     if d % g != 0:
         raise ValueError(f"channels {d} not divisible by groups {g}")
-    return u, delta, A, B, C, g
+    return B, C, g
 
 
 def selective_scan_ref(

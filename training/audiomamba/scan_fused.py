@@ -254,14 +254,10 @@ def selective_scan_fused(
     delta_softplus: bool = True,
 ) -> torch.Tensor:
     """`selective_scan_ref`'s convention (u [b, d, l], B/C [b, g, n, l]) on the fused kernel."""
+    from .scan import grouped
+
     b, d, l = u.shape
-    if B.dim() == 3:
-        B = B.unsqueeze(1)
-    if C.dim() == 3:
-        C = C.unsqueeze(1)
-    g = B.shape[1]
-    if d % g != 0:
-        raise ValueError(f"channels {d} not divisible by groups {g}")
+    B, C, g = grouped(B, C, d)
     E = d // g
     y = cross_scan_fused(u.reshape(b, g, E, l).transpose(2, 3), delta.reshape(b, g, E, l).transpose(2, 3),
                          A, B.transpose(2, 3), C.transpose(2, 3), D, delta_bias,
