@@ -45,3 +45,27 @@ def test_train_hits_runs_and_resumes(tmp_path):
     log = _run(args + ["--steps", "4", "--resume"], tmp_path)
     assert "resumed at step 2" in log
     assert torch.load(os.path.join(out, "last.pt"), weights_only=False)["step"] == 4
+
+
+def test_transcription_matching_is_one_to_one_within_20ms():
+    from eval_hits import match
+    assert match([0.100, 0.105], [0.101]) == 1  # two predictions, one true hit
+    assert match([0.100], [0.119]) == 1 and match([0.100], [0.121]) == 0
+    assert match([0.1, 0.5, 0.9], [0.11, 0.49, 1.5]) == 2
+    assert match([], [0.1]) == 0 and match([0.1], []) == 0
+
+
+def test_eval_hits_scores_a_trained_checkpoint(tmp_path):
+    te = _items(str(tmp_path), "test")
+    out = str(tmp_path / "hits")
+    tr, va = _items(str(tmp_path), "train"), _items(str(tmp_path), "validation")
+    _run([sys.executable, os.path.join(TRAINING, "train_hits.py"), "--train-items", tr, "--val-items", va,
+          "--out", out, "--batch", "4", "--warmup", "1", "--eval-every", "2", "--val-n", "8", "--pool", "8",
+          "--workers", "0", "--steps", "2"], tmp_path)
+    js = str(tmp_path / "test.json")
+    log = _run([sys.executable, os.path.join(TRAINING, "eval_hits.py"), "--checkpoint", os.path.join(out, "best.pt"),
+                "--items", te, "--json", js], tmp_path)
+    r = json.load(open(js))
+    assert r["patterns"] == 3 and "drums alone" in log
+    kick = r["drums alone"]["Bass drum"]
+    assert kick["true"] == 12  # 3 patterns x 4 hits

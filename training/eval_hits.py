@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Drum transcription scores of the hit classifier on a split's kit renders (issue 17).
+
+For each rendered pattern of the split's kits (every hit's class and onset known), alone and with
+accompaniment (one or two of the split's melodic renders at 0 to -6 dB against the kit), onsets
+are found by the energy-rise detector (data_pipeline/hits.py, the plugin's rule), each onset's
+window is classified, and a predicted hit counts when a true hit of its class lies within 20 ms
+(each true hit matched once), as drum-transcription benchmarks score. Per class: precision,
+recall, F-measure. For reporting use the test split; never choose anything on it.
+
+    python eval_hits.py --checkpoint runs/hits/best.pt --items ../data/items_test.jsonl --json runs/hits/test.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from audiomamba.config import Config
+from audiomamba.model import AudioMamba
+from data_pipeline.hits import HIT_CLASSES, energy_onsets
+from data_pipeline.labels import mid
+from data_pipeline.online import load_items
+
+TOL_S = 0.02
+
+
+def match(pred, truth, tol=TOL_S):
+    """Greedy one-to-one matching of sorted onset lists; returns true positives."""
+    truth = sorted(truth)
+    used = [False] * len(truth)
+    tp = 0
+    for p in sorted(pred):
+        best, bj = tol + 1e-9, -1
+        for j, t in enumerate(truth):
+            if not used[j] and abs(t - p) <= best:
+                best, bj = abs(t - p), j
+        if bj >= 0:
+            used[bj] = True
+            tp += 1
+    return tp
+
+
+@torch.no_grad()
+def transcribe(model, x, sr, threshold=0.5, pre_s=0.02):
+    n = model.config.clip_samples
+    onsets = energy_onsets(x, sr)
+    wins = []
+    for t in onsets:
+        s = int(round((t - pre_s) * sr))
+        w = np.zeros(n, np.float32)
+        a, b = max(0, s), min(len(x), s + n)
+        w[a - s:b - s] = x[a:b]
+        wins.append(w)
+    if not wins:
+        return {c: [] for c in HIT_CLASSES}
+    p = torch.sigmoid(model(torch.from_numpy(np.stack(wins)))["clip_logits"]).numpy()
+    return {c: [t for t, pk in zip(onsets, p[:, k]) if pk >= threshold] for k, c in enumerate(HIT_CLASSES)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--items", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    ck = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
+    cfg = Config.from_dict(ck["config"])
+    model = AudioMamba(cfg, scan_impl="ref").eval()
+    model.load_state_dict(ck["model"])
+    items = load_items(a.items)
+    hit_mids = {mid(c): c for c in HIT_CLASSES}
+    kits = [it for it in items if it["kind"] == "render" and any(e["mid"] in hit_mids for e in it["events"])]
+    drums = set(hit_mids) | {mid("Drum kit"), mid("Drum machine")}
+    melodic = [it for it in items if it["kind"] == "render" and it["labels"] and not drums & set(it["labels"])]
+    rng = np.random.default_rng(a.seed)
+    report = {}
+    for setting in ("drums alone", "with accompaniment"):
+        counts = {c: [0, 0, 0] for c in HIT_CLASSES}  # tp, predicted, true
+        for it in kits:
+            x, sr = sf.read(it["path"], dtype="float32", always_2d=True)
+            x = x.mean(1)
+            if setting == "with accompaniment" and melodic:
+                for _ in range(int(rng.integers(1, 3))):
+                    m, _ = sf.read(melodic[int(rng.integers(len(melodic)))]["path"], dtype="float32", always_2d=True)
+                    m = np.resize(m.mean(1), len(x))
+                    g = 10 ** (float(rng.uniform(-6, 0)) / 20) * np.sqrt(np.mean(x ** 2)) / (np.sqrt(np.mean(m ** 2)) + 1e-9)
+                    x = x + g * m
+                x = x / max(1.0, np.abs(x).max() / 0.9)
+            pred = transcribe(model, x, sr)
+            for c in HIT_CLASSES:
+                truth = [e["onset_s"] for e in it["events"] if hit_mids.get(e["mid"]) == c]
+                counts[c][0] += match(pred[c], truth)
+                counts[c][1] += len(pred[c])
+                counts[c][2] += len(truth)
+        rows = {}
+        for c, (tp, npred, ntrue) in counts.items():
+            if ntrue == 0 and npred == 0:
+                continue
+            prec = tp / npred if npred else 0.0
+            rec = tp / ntrue if ntrue else 0.0
+            rows[c] = {"P": round(prec, 4), "R": round(rec, 4),
+                       "F": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0, "true": ntrue, "predicted": npred}
+        report[setting] = rows
+        print(f"{setting} ({len(kits)} patterns):")
+        for c, r in rows.items():
+            print(f"  {c:12s} P {r['P']:.3f} R {r['R']:.3f} F {r['F']:.3f}  ({r['true']} hits, {r['predicted']} predicted)")
+    if a.json:
+        json.dump({"checkpoint": a.checkpoint, "items": a.items, "patterns": len(kits), "tolerance_s": TOL_S,
+                   **report}, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
