@@ -100,22 +100,24 @@ def main(argv=None):
         raise SystemExit("the pack takes training-split items only")
     budget = a.budget_mib * 2**20 - tree_bytes() - sum(
         os.path.getsize(f) for f in glob.glob(os.path.join(a.out, "**", "*"), recursive=True) if os.path.isfile(f))
-    budget -= 1 << 20  # margin for items.jsonl and pack.json
+    budget -= 64 << 10  # pack.json
     if budget < 2 << 20:
         raise SystemExit(f"only {budget / 2**20:.1f} MiB left for audio: the tree is too large")
     order = np.random.default_rng(a.seed).permutation(len(items))
-    kept, used = [], 0
+    kept, used, audio_bytes = [], 0, 0
     for i in order:
         it = dict(items[i])
         rel = f"audio/{len(kept):06d}.opus"
         dst = os.path.join(a.out, rel)
         encode_opus(it["path"], dst, a.compression)
-        size = os.path.getsize(dst)
+        it["path"] = rel
+        # the item's line in items.jsonl counts against the budget too
+        size = os.path.getsize(dst) + len(json.dumps(it)) + 1
         if used + size > budget:
             os.remove(dst)
             break
         used += size
-        it["path"] = rel
+        audio_bytes += os.path.getsize(dst)
         kept.append(it)
         if a.max_items and len(kept) >= a.max_items:
             break
@@ -123,8 +125,8 @@ def main(argv=None):
         for it in kept:
             f.write(json.dumps(it) + "\n")
     meta = {"checkpoint": a.checkpoint, "config": a.config, "items": len(kept),
-            "audio_s": round(sum(it["dur"] for it in kept), 1), "audio_mib": round(used / 2**20, 2),
-            "kbit_s": round(used * 8 / 1000 / max(1e-9, sum(it["dur"] for it in kept)), 1), "seed": a.seed, "train_args": a.train_args,
+            "audio_s": round(sum(it["dur"] for it in kept), 1), "audio_and_items_mib": round(used / 2**20, 2),
+            "kbit_s": round(audio_bytes * 8 / 1000 / max(1e-9, sum(it["dur"] for it in kept)), 1), "seed": a.seed, "train_args": a.train_args,
             "teacher_weights": bool(a.teacher_weights)}
     json.dump(meta, open(os.path.join(a.out, "pack.json"), "w"), indent=1)
     print(json.dumps(meta))
