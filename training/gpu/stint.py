@@ -78,6 +78,8 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=0, help="data workers (0: CPUs - 2)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (the CPU test)")
     a = ap.parse_args(argv)
+    # train.py runs in training/: every path handed to it must not depend on this cwd
+    a.pack, a.out, a.work = (os.path.abspath(p) for p in (a.pack, a.out, a.work))
     os.makedirs(a.out, exist_ok=True)
     meta = json.load(open(os.path.join(a.pack, "pack.json")))
     ncpu = os.cpu_count() or 2
