@@ -38,6 +38,7 @@ def commit_run(ckpt: str, log: str, dest_dir: str, name: str, message: str) -> O
     """Copy a compact checkpoint and the log to dest_dir as NAME-last.pt / NAME-train.log and
     commit those two files only (other staged or unstaged work is left alone). Returns the
     error text when the commit did not happen (for the log), None on success."""
+    dest_dir = os.path.abspath(dest_dir)  # git runs inside dest_dir: the paths must not be relative
     os.makedirs(dest_dir, exist_ok=True)
     dst_ck = os.path.join(dest_dir, f"{name}-last.pt")
     dst_log = os.path.join(dest_dir, f"{name}-train.log")

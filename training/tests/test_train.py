@@ -120,7 +120,13 @@ def test_compact_checkpoint_resumes_and_commits(tmp_path):
     git("config", "user.name", "t")
     (repo / "other.txt").write_text("staged, not committed\n")
     git("add", "other.txt")
-    err = commit_run(os.path.join(out, "last.pt"), os.path.join(out, "train.log"), str(repo / "ck"), "demo", "msg")
+    # a relative destination, as train.py --commit-dir checkpoints gives it
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        err = commit_run(os.path.join(out, "last.pt"), os.path.join(out, "train.log"), "ck", "demo", "msg")
+    finally:
+        os.chdir(cwd)
     assert err is None
     assert sorted(git("show", "--name-only", "--format=", "HEAD").split()) == ["ck/demo-last.pt", "ck/demo-train.log"]
     assert "other.txt" in git("diff", "--cached", "--name-only")
