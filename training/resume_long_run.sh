@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Resume the long training run (training/README.md, "The long run") on this machine, building
+# what a fresh machine lacks first: the Python packages, the dataset and its two extra item
+# files, the YAMNet teacher. The run goes to the background; its log is runs/$NAME/stdout.log.
+# As root on a fresh Debian machine the dataset step takes about 35 minutes.
+#
+#   ./resume_long_run.sh            # NAME=plugin29-m
+set -euo pipefail
+cd "$(dirname "$0")"
+NAME=${NAME:-plugin29-m}
+DATA=../data
+python3 -c 'import torch, numba, onnxruntime, librosa' 2>/dev/null || pip install -q -r requirements.txt
+[ -f "$DATA/items_train.jsonl" ] || nice -n 5 python3 build_dataset.py --scale 1.0 --clean
+[ -f "$DATA/items_train_speech.jsonl" ] || nice -n 5 python3 -m data_pipeline.extra_speech --out "$DATA"
+[ -f "$DATA/items_train_renders.jsonl" ] || nice -n 5 python3 -m data_pipeline.extra_renders --out "$DATA"
+python3 -m audiomamba.teacher --fetch "$DATA/teacher" >/dev/null
+mkdir -p "runs/$NAME"
+if [ ! -f "runs/$NAME/last.pt" ] && [ -f "checkpoints/$NAME-last.pt" ]; then
+  cp "checkpoints/$NAME-last.pt" "runs/$NAME/last.pt"
+  cp "checkpoints/$NAME-train.log" "runs/$NAME/train.log"
+fi
+OMP_NUM_THREADS=1 nohup python3 -m torch.distributed.run --standalone --nproc_per_node 2 train.py \
+  --config "configs/$NAME.json" \
+  --train-items "$DATA/items_train.jsonl,$DATA/items_train_speech.jsonl,$DATA/items_train_renders.jsonl" \
+  --val "$DATA/manifest_validation.jsonl" --root "$DATA" --out "runs/$NAME" \
+  --batch 8 --lr 1.5e-3 --warmup 500 --steps 40000 --eval-every 1000 --val-limit 400 \
+  --threads 1 --backend gloo --teacher "$DATA/teacher" \
+  --teacher-weights configs/teacher-weights-plugin29.json --teacher-share 0.5 \
+  --commit-dir checkpoints --commit-minutes 60 --resume >>"runs/$NAME/stdout.log" 2>&1 &
+echo "started: tail -f training/runs/$NAME/stdout.log"
