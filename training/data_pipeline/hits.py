@@ -8,13 +8,16 @@ tagger's crops do): one drum hit of the crop is chosen and every drum class with
 drum hit near them: speech consonants, plucked and struck notes, door knocks, keys and steps,
 found by an energy-rise detector like the plugin's, labelled all-zero ("not a drum hit").
 The onset the plugin hands the classifier is refined to within a millisecond; a small jitter
-keeps the classifier from depending on the exact sample.
+keeps the classifier from depending on the exact sample. Half the windows are retuned by up to
+two semitones, as drums are tuned: the training side has only four kit families.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import List
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from .config import SR
 from .labels import mid
@@ -47,20 +50,30 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
 
 class HitSampler:
     def __init__(self, mixer, window_s: float = 0.256, pre_s: float = 0.02, tol_s: float = 0.015,
-                 jitter_s: float = 0.002):
+                 jitter_s: float = 0.002, max_semitones: float = 2.0, p_pitch: float = 0.5):
         self.mixer, self.window_s, self.pre_s, self.tol_s = mixer, window_s, pre_s, tol_s
-        self.jitter_s = jitter_s
+        self.jitter_s, self.max_semitones, self.p_pitch = jitter_s, max_semitones, p_pitch
         self.mids = [mid(c) for c in HIT_CLASSES]
         self.index = {m: i for i, m in enumerate(self.mids)}
         self.n = int(round(window_s * SR))
 
-    def _window(self, audio: np.ndarray, t: float) -> np.ndarray:
-        s = int(round((t - self.pre_s) * SR))
-        w = np.zeros(self.n, np.float32)
-        a, b = max(0, s), min(len(audio), s + self.n)
+    def _window(self, audio: np.ndarray, t: float, rng=None) -> np.ndarray:
+        """The window at onset t; with rng, retuned by up to +-max_semitones (p = p_pitch)."""
+        factor = 1.0
+        if rng is not None and self.max_semitones > 0 and rng.random() < self.p_pitch:
+            factor = 2.0 ** (float(rng.uniform(-self.max_semitones, self.max_semitones)) / 12)
+        need = int(np.ceil(self.n * factor)) + 2
+        s = int(round((t - self.pre_s * factor) * SR))
+        w = np.zeros(need, np.float32)
+        a, b = max(0, s), min(len(audio), s + need)
         if b > a:
             w[a - s:b - s] = audio[a:b]
-        return w
+        if factor != 1.0:
+            # reading `factor` times more samples into the window raises the pitch: a kit tuned
+            # up or down, the pre-roll kept at pre_s
+            fr = Fraction(factor).limit_denominator(64)
+            w = resample_poly(w, fr.denominator, fr.numerator).astype(np.float32)
+        return w[: self.n] if len(w) >= self.n else np.pad(w, (0, self.n - len(w)))
 
     def from_crop(self, rng: np.random.Generator, max_hits: int = 6, max_negatives: int = 3):
         """Examples of one fresh crop: up to max_hits of its drum hits and up to max_negatives of
@@ -76,10 +89,10 @@ class HitSampler:
                 if abs(t - t0) <= self.tol_s:
                     y[self.index[m]] = 1.0
             t = float(t0) + float(rng.uniform(-self.jitter_s, self.jitter_s))
-            out.append((self._window(audio, t), y, "hit"))
+            out.append((self._window(audio, t, rng), y, "hit"))
         cand = [t for t in energy_onsets(audio) if t < dur - 0.05 and all(abs(t - th) > 0.05 for th in times)]
         for t in rng.permutation(cand)[:max_negatives] if cand else []:
-            out.append((self._window(audio, float(t)), np.zeros(len(self.mids), np.float32), "nohit"))
+            out.append((self._window(audio, float(t), rng), np.zeros(len(self.mids), np.float32), "nohit"))
         return out
 
     def stream(self, rng: np.random.Generator, buffer: int = 256):

@@ -164,3 +164,19 @@ def test_hit_windows_are_labelled_by_coinciding_hits(tmp_path):
     t = energy_onsets(x)
     assert len(t) == 1 and abs(t[0] - 0.5) < 0.003
     assert energy_onsets(np.zeros(SR, np.float32)) == []
+
+
+def test_hit_windows_are_retuned_within_two_semitones(tmp_path):
+    from data_pipeline.hits import HitSampler
+    hs = HitSampler(None, max_semitones=2.0, p_pitch=1.0)
+    tone = np.sin(2 * np.pi * 1000 * np.arange(SR) / SR).astype(np.float32)
+    rng = np.random.default_rng(0)
+    peaks = []
+    for _ in range(20):
+        w = hs._window(tone, 0.5, rng)
+        assert w.shape == (hs.n,)
+        spec = np.abs(np.fft.rfft(w * np.hanning(len(w))))
+        peaks.append(np.argmax(spec) * SR / len(w))
+    lo, hi = 1000 * 2 ** (-2 / 12) - 8, 1000 * 2 ** (2 / 12) + 8
+    assert all(lo <= f <= hi for f in peaks) and np.ptp(peaks) > 100
+    assert np.argmax(np.abs(np.fft.rfft(hs._window(tone, 0.5) * np.hanning(hs.n)))) * SR / hs.n == pytest.approx(1000, abs=8)
