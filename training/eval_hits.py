@@ -21,7 +21,7 @@ import torch
 
 from audiomamba.config import Config
 from audiomamba.model import AudioMamba
-from data_pipeline.hits import HIT_CLASSES, energy_onsets
+from data_pipeline.hits import HIT_CLASSES, HitSampler, energy_onsets
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
 
@@ -46,15 +46,9 @@ def match(pred, truth, tol=TOL_S):
 
 @torch.no_grad()
 def transcribe(model, x, sr, threshold=0.5, pre_s=0.02):
-    n = model.config.clip_samples
+    cut = HitSampler(None, window_s=model.config.clip_samples / sr, pre_s=pre_s)  # the training windows
     onsets = energy_onsets(x, sr)
-    wins = []
-    for t in onsets:
-        s = int(round((t - pre_s) * sr))
-        w = np.zeros(n, np.float32)
-        a, b = max(0, s), min(len(x), s + n)
-        w[a - s:b - s] = x[a:b]
-        wins.append(w)
+    wins = [cut._window(x, t) for t in onsets]
     if not wins:
         return {c: [] for c in HIT_CLASSES}
     p = torch.sigmoid(model(torch.from_numpy(np.stack(wins)))["clip_logits"]).numpy()
