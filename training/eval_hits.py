@@ -45,8 +45,8 @@ def match(pred, truth, tol=TOL_S):
 
 
 @torch.no_grad()
-def transcribe(model, x, sr, threshold=0.5, pre_s=0.02):
-    cut = HitSampler(None, window_s=model.config.clip_samples / sr, pre_s=pre_s)  # the training windows
+def transcribe(model, x, sr, threshold=0.5):
+    cut = HitSampler(None, window_s=model.config.clip_samples / sr, pre_s=model.config.onset_pre_seconds)  # the training windows
     onsets = energy_onsets(x, sr)
     wins = [cut._window(x, t) for t in onsets]
     if not wins:
@@ -61,10 +61,14 @@ def main():
     ap.add_argument("--items", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--config", default="configs/hits.json", help="for checkpoints whose config lacks `onset`")
     a = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
     cfg = Config.from_dict(ck["config"])
+    if cfg.onset_pre_seconds is None:
+        # Checkpoints from before the config carried it (hits-v0, hits-v1): configs/hits.json's.
+        cfg.onset_pre_seconds = Config.load(a.config).onset_pre_seconds
     model = AudioMamba(cfg, scan_impl="ref").eval()
     model.load_state_dict(ck["model"])
     items = load_items(a.items)

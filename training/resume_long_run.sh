@@ -5,9 +5,15 @@
 # As root on a fresh Debian machine the dataset step takes about 35 minutes.
 #
 #   ./resume_long_run.sh            # NAME=plugin29-m
+#
+# STEPS is the cosine schedule's length. The run began with 40,000; on 2026-12-02 at step 6,400
+# it became 12,000: validation had been flat at the peak learning rate for 3,000 steps
+# (0.5097, 0.506, 0.508) and a session gives about 6,000 steps, so the decay that turns a
+# plateau into a gain had to fit in one session to ship.
 set -euo pipefail
 cd "$(dirname "$0")"
 NAME=${NAME:-plugin29-m}
+STEPS=${STEPS:-12000}
 DATA=../data
 python3 -c 'import torch, numba, onnxruntime, librosa' 2>/dev/null || pip install -q -r requirements.txt
 [ -f "$DATA/items_train.jsonl" ] || nice -n 5 python3 build_dataset.py --scale 1.0 --clean
@@ -23,7 +29,7 @@ OMP_NUM_THREADS=1 nohup python3 -m torch.distributed.run --standalone --nproc_pe
   --config "configs/$NAME.json" \
   --train-items "$DATA/items_train.jsonl,$DATA/items_train_speech.jsonl,$DATA/items_train_renders.jsonl" \
   --val "$DATA/manifest_validation.jsonl" --root "$DATA" --out "runs/$NAME" \
-  --batch 8 --lr 1.5e-3 --warmup 500 --steps 40000 --eval-every 1000 --val-limit 400 \
+  --batch 8 --lr 1.5e-3 --warmup 500 --steps "$STEPS" --eval-every 1000 --val-limit 400 \
   --threads 1 --backend gloo --teacher "$DATA/teacher" \
   --teacher-weights configs/teacher-weights-plugin29.json --teacher-share 0.5 \
   --commit-dir checkpoints --commit-minutes 60 --resume >>"runs/$NAME/stdout.log" 2>&1 &

@@ -31,8 +31,10 @@ from data_pipeline.online import OnlineMixer, load_items
 
 def make_sampler(paths: str, cfg: Config) -> HitSampler:
     items = [it for p in paths.split(",") for it in load_items(p)]
-    pre = 0.02
-    return HitSampler(OnlineMixer(items, 2.56), window_s=cfg.clip_samples / cfg.sample_rate, pre_s=pre)
+    if cfg.onset_pre_seconds is None:
+        raise SystemExit("the hit model's config needs onset.pre_seconds (where its window starts)")
+    return HitSampler(OnlineMixer(items, 2.56), window_s=cfg.clip_samples / cfg.sample_rate,
+                      pre_s=cfg.onset_pre_seconds)
 
 
 class _Windows(torch.utils.data.IterableDataset):

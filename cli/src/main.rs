@@ -1,6 +1,7 @@
 //! `amtag`: tag audio files with an Audio Mamba model from the command line.
 
 mod bench;
+mod hits;
 mod tag;
 
 use amtag::audio;
@@ -56,6 +57,36 @@ enum Cmd {
         #[arg(long, default_value_t = 16)]
         batch: usize,
     },
+    /// Find every drum hit and say which drums were struck; optionally write them as MIDI.
+    Hits {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Hit model file (.safetensors); default: the hit model embedded in this build.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Class probability at which a hit counts as that drum.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f32,
+        /// Onset sensitivity, 0..1 (0.5 neutral; higher finds softer hits).
+        #[arg(long, default_value_t = 0.5)]
+        sensitivity: f32,
+        /// One JSON object per file on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write the hits as a Standard MIDI File on General MIDI drum notes (one input file).
+        #[arg(long, value_name = "OUT.mid")]
+        midi: Option<PathBuf>,
+        /// auto, cpu or gpu, as for `tag`. Default: $AMTAG_BACKEND, else cpu.
+        #[arg(long)]
+        backend: Option<BackendChoice>,
+        /// Keep hits where the tagger hears no drums (by default they are dropped, as in the
+        /// plugin: an onset in speech or a melody is no drum hit).
+        #[arg(long)]
+        no_veto: bool,
+        /// Tagger for the veto (.safetensors); default: the embedded model.
+        #[arg(long)]
+        tagger: Option<PathBuf>,
+    },
     /// Time the engine on one window (or a batch on the GPU); prints one JSON line.
     Bench {
         /// tiny | micro | nano (random weights), a config JSON, or a model file.
@@ -88,16 +119,21 @@ enum Cmd {
     },
 }
 
-#[cfg(default_model)]
-const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(env!("AMTAG_DEFAULT_MODEL")));
-#[cfg(not(default_model))]
-const DEFAULT_MODEL: Option<&[u8]> = None;
-
 fn load_model(path: Option<&Path>) -> Result<Model> {
-    match (path, DEFAULT_MODEL) {
+    match (path, audio_mamba_engine::embedded::tagger()) {
         (Some(p), _) => Model::load(p).map_err(|e| anyhow!("{e}")),
         (None, Some(bytes)) => Model::from_bytes(bytes).map_err(|e| anyhow!("embedded model: {e}")),
         (None, None) => bail!("this build has no embedded model (no trained weights in weights/ yet): pass --model PATH"),
+    }
+}
+
+fn load_hit_model(path: Option<&Path>) -> Result<Model> {
+    match (path, audio_mamba_engine::embedded::hits()) {
+        (Some(p), _) => Model::load(p).map_err(|e| anyhow!("{e}")),
+        (None, Some(bytes)) => {
+            Model::from_bytes(bytes).map_err(|e| anyhow!("embedded hit model: {e}"))
+        }
+        (None, None) => bail!("this build has no embedded hit model (weights/audio-mamba-hits.safetensors): pass --model PATH"),
     }
 }
 
@@ -143,6 +179,28 @@ fn main() {
             } else {
                 bench::run_backend(&config, seconds, b, batch, threads, iters)
             }
+        }),
+        Cmd::Hits {
+            inputs,
+            model,
+            threshold,
+            sensitivity,
+            json,
+            midi,
+            backend,
+            no_veto,
+            tagger,
+        } => backend_choice(backend, BackendChoice::Cpu).and_then(|(b, _)| {
+            let opts = HitsOptions {
+                threshold,
+                sensitivity,
+                json,
+                midi: midi.as_deref(),
+                backend: b,
+                veto: !no_veto,
+                tagger: tagger.as_deref(),
+            };
+            run_hits(&inputs, model.as_deref(), &opts)
         }),
         Cmd::Tag {
             inputs,
@@ -345,6 +403,115 @@ fn run_tag(
     }
     if !failures.is_empty() {
         bail!("{} of {} files failed", failures.len(), files.len());
+    }
+    Ok(())
+}
+
+struct HitsOptions<'a> {
+    threshold: f32,
+    sensitivity: f32,
+    json: bool,
+    midi: Option<&'a Path>,
+    backend: BackendChoice,
+    veto: bool,
+    tagger: Option<&'a Path>,
+}
+
+fn run_hits(inputs: &[PathBuf], model: Option<&Path>, o: &HitsOptions) -> Result<()> {
+    let (threshold, sensitivity, midi) = (o.threshold, o.sensitivity, o.midi);
+    if !(0.0..=1.0).contains(&threshold) || !(0.0..=1.0).contains(&sensitivity) {
+        bail!("--threshold and --sensitivity must lie in 0..1");
+    }
+    let model = Arc::new(load_hit_model(model)?);
+    let mut clf = audio_mamba_engine::hits::HitClassifier::new(model.clone(), 1, o.backend)?;
+    let mut tagger = match o.veto {
+        true => {
+            let t = Arc::new(load_model(o.tagger).context("the veto's tagger (or --no-veto)")?);
+            Some(Runner::new(t, 1, o.backend, 16)?)
+        }
+        false => None,
+    };
+    let cfg = model.config().clone();
+    let files = collect_inputs(inputs);
+    if files.is_empty() {
+        bail!("no audio files found");
+    }
+    if midi.is_some() && files.len() != 1 {
+        bail!(
+            "--midi writes one file: give one input ({} found)",
+            files.len()
+        );
+    }
+    let mut failures = 0;
+    let stdout = std::io::stdout();
+    for file in &files {
+        let outcome = audio::decode_mono(file).and_then(|d| {
+            hits::find_hits(
+                &mut clf,
+                tagger.as_mut(),
+                &d.samples,
+                d.sample_rate,
+                sensitivity,
+                threshold,
+            )
+        });
+        if let Some(why) = clf.take_gpu_failure() {
+            eprintln!("amtag: GPU failed ({why}); continuing on the CPU");
+        }
+        let res = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("amtag: {}: {e:#}", file.display());
+                failures += 1;
+                continue;
+            }
+        };
+        let mut out = stdout.lock();
+        if o.json {
+            let v = json!({
+                "file": file,
+                "model": format!("{} {}", cfg.name, cfg.version),
+                "duration_s": res.duration_s,
+                "onsets": res.onsets,
+                "threshold": threshold,
+                "vetoed": res.vetoed,
+                "hits": res.hits,
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(
+                out,
+                "{}  ({:.1} s, {} hits of {} onsets, {} where the tagger heard no drums)",
+                file.display(),
+                res.duration_s,
+                res.hits.len(),
+                res.onsets,
+                res.vetoed
+            )?;
+            for h in &res.hits {
+                let classes: Vec<String> = h
+                    .classes
+                    .iter()
+                    .map(|c| format!("{} {:.2}", c.label, c.probability))
+                    .collect();
+                writeln!(
+                    out,
+                    "  {:9.3} s  {:6.1} dB  {}",
+                    h.time_s,
+                    h.level_db,
+                    classes.join(", ")
+                )?;
+            }
+        }
+        if let Some(path) = midi {
+            let name = file
+                .file_stem()
+                .map_or("hits".into(), |s| s.to_string_lossy());
+            hits::write_midi(path, &res.hits, threshold, &name)?;
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} files failed", files.len());
     }
     Ok(())
 }

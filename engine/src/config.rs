@@ -20,6 +20,17 @@ pub struct ModelConfig {
     pub backbone: BackboneConfig,
     pub head: HeadConfig,
     pub labels: Vec<Label>,
+    /// Present on models of one drum hit (`weights/audio-mamba-hits.safetensors`): where the
+    /// window sits around the onset it classifies. Tagging models have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<OnsetConfig>,
+}
+
+/// The window of a hit model starts `pre_seconds` before the onset (training's `HitSampler`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OnsetConfig {
+    pub pre_seconds: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -317,6 +328,15 @@ impl ModelConfig {
         }
         if self.labels.is_empty() {
             return bad("no labels".into());
+        }
+        if let Some(o) = self.onset {
+            if !(o.pre_seconds >= 0.0 && o.pre_seconds < self.clip_seconds()) {
+                return bad(format!(
+                    "onset.pre_seconds {} must lie in [0, {}) (the window)",
+                    o.pre_seconds,
+                    self.clip_seconds()
+                ));
+            }
         }
         let b = &self.backbone;
         if b.depths.is_empty() || b.dims == 0 || b.d_state == 0 || b.ssm_ratio <= 0.0 {

@@ -7,16 +7,19 @@
 
 pub mod backend;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod frontend;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod hits;
 pub mod kernels;
 mod model;
+pub mod onset;
 pub mod resample;
 pub mod weights;
 
 pub use backend::{BackendChoice, Runner};
-pub use config::{Label, ModelConfig};
+pub use config::{Label, ModelConfig, OnsetConfig};
 pub use error::{Error, Result};
 pub use model::{Model, Prediction, Session, Tap};

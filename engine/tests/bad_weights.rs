@@ -95,6 +95,32 @@ fn missing_config_and_future_format_are_named() {
 }
 
 #[test]
+fn an_onset_section_outside_the_window_is_refused_and_a_good_one_is_read() {
+    let with = |json: &str| {
+        rewrite(|_, c| {
+            let mut v: serde_json::Value = serde_json::from_str(c).unwrap();
+            v["onset"] = serde_json::from_str(json).unwrap();
+            *c = v.to_string();
+        })
+    };
+    let m = Model::from_bytes(&with(r#"{"pre_seconds": 0.05}"#)).unwrap();
+    assert_eq!(m.config().onset.map(|o| o.pre_seconds), Some(0.05));
+    // golden-a's window is 1.28 s.
+    for bad in [r#"{"pre_seconds": 2.0}"#, r#"{"pre_seconds": -0.01}"#] {
+        let e = err(&with(bad));
+        assert!(
+            matches!(e, Error::Config(ref m) if m.contains("onset.pre_seconds")),
+            "{e}"
+        );
+    }
+    let e = err(&with(r#"{"pre_seconds": 0.02, "post": 1}"#));
+    assert!(
+        matches!(e, Error::Config(ref m) if m.contains("post")),
+        "{e}"
+    );
+}
+
+#[test]
 fn missing_wrong_shape_and_extra_tensors_are_named() {
     let e = err(&rewrite(|t, _| {
         t.retain(|(n, _, _)| n != "layers.1.blocks.0.op.A_logs")

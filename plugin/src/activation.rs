@@ -1,7 +1,7 @@
 //! Everything an activation sets up off the audio thread: the model, the worker and its
 //! queues, the latency and the buffers the audio thread will only slice.
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Sessions};
 use crate::params::PluginParams;
 use crate::realtime::Realtime;
 use crate::status::{store_f32, Status};
@@ -9,6 +9,7 @@ use crate::tags::slot_labels;
 use crate::timeline;
 use crate::worker::{self, Worker};
 use crate::{feed, model_store};
+use audio_mamba_engine::hits::HitClassifier;
 use audio_mamba_engine::{BackendChoice, Model, Runner};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -48,11 +49,11 @@ fn new_runner(model: &Arc<Model>) -> Result<Runner, String> {
 }
 
 /// Starts the analysis. An error leaves the instance passing audio through; `session` keeps
-/// the warmed-up session across activations of the same model.
+/// the warmed-up sessions across activations of the same models.
 pub fn start(
     params: &Arc<PluginParams>,
     status: &Arc<Status>,
-    session: &mut Option<Runner>,
+    session: &mut Option<Sessions>,
     s: Setup,
 ) -> Result<(Worker, Realtime), String> {
     if !(8_000..=384_000).contains(&s.rate) {
@@ -71,7 +72,12 @@ pub fn start(
     nice_plug::nice_log!("{}", loaded.message);
     status.set_message(loaded.message.clone());
     let model = loaded.model.clone().ok_or_else(|| loaded.message.clone())?;
-    let runner = match session.take() {
+    let old = session.take();
+    let (old_tagger, old_hits) = match old {
+        Some(o) => (Some(o.tagger), o.hits),
+        None => (None, None),
+    };
+    let runner = match old_tagger {
         Some(old) if Arc::ptr_eq(old.model(), &model) => old,
         _ => new_runner(&model)?,
     };
@@ -79,9 +85,11 @@ pub fn start(
     if let Some(why) = runner.notice() {
         line.push_str(&format!(" ({why})"));
     }
-    status.set_message(line);
     publish_to_editor(status, &model, &runner, params.hop.value());
     let mut analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
+    line.push_str("; ");
+    line.push_str(&attach_hit_model(&mut analyzer, old_hits));
+    status.set_message(line);
     let latency = if params.latency_compensation.value() {
         let poll = worker::POLL.as_secs_f64() * s.rate as f64;
         analyzer.analysis_delay()
@@ -110,6 +118,27 @@ pub fn start(
         worker,
         Realtime::new(Some((feed_tx, ev_rx)), s.channels, latency, s.offline),
     ))
+}
+
+/// Gives the analysis its hit classifier (the warm one if the model is the same); the line
+/// says which, or why drum notes follow the drum tags instead.
+fn attach_hit_model(analyzer: &mut Analyzer, old: Option<HitClassifier>) -> String {
+    let (model, line) = model_store::resolve_hits();
+    let Some(model) = model else {
+        return line;
+    };
+    // One CPU thread: a hit is 0.26 s of audio (about a millisecond), too small for a GPU trip.
+    let clf = match old {
+        Some(c) if Arc::ptr_eq(c.model(), &model) => Ok(c),
+        _ => HitClassifier::new(model, 1, BackendChoice::Cpu),
+    };
+    match clf {
+        Ok(c) => match analyzer.set_hit_classifier(c) {
+            Ok(()) => line,
+            Err((why, _)) => format!("hit model not used ({why}): drum notes follow the drum tags"),
+        },
+        Err(e) => format!("hit model not used ({e}): drum notes follow the drum tags"),
+    }
 }
 
 /// What the editor's status line and tag names show about this activation.

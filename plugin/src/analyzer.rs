@@ -1,13 +1,15 @@
 //! One stream's analysis, free of threads so it can be tested directly: host-rate samples in,
-//! model windows every hop, timed MIDI events out. Everything here is a deterministic function of
-//! the input and the parameters, which is what makes offline renders repeatable.
+//! model windows every hop, each onset classified by the hit model once its window is in, timed
+//! MIDI events out. Everything here is a deterministic function of the input and the
+//! parameters, which is what makes offline renders repeatable.
 
-use crate::events::{Event, EventGen, Msg, Rule, Timing};
-use crate::onset::OnsetDetector;
+use crate::events::{Event, EventGen, Hit, Msg, Rule, Timing};
 use crate::resample::Stream;
 use crate::tags::{drum_note, slot_labels, SLOTS};
-use crate::timeline::{Frame, FrameTx};
-use audio_mamba_engine::Runner;
+use crate::timeline::{Frame, FrameTx, HitMark, HIT_MARKS};
+use audio_mamba_engine::hits::{says_drums, HitClassifier, DRUM_VETO};
+use audio_mamba_engine::onset::OnsetDetector;
+use audio_mamba_engine::{Label, Runner};
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -27,10 +29,28 @@ struct Item {
     start: u64,
     end: u64,
     probs: [f32; SLOTS],
+    /// Part of it was emitted already (it waits for hits to become final).
+    continued: bool,
+}
+
+/// The hit model's part of the analysis.
+struct HitPath {
+    clf: HitClassifier,
+    /// Per slot: the hit model's class for the slot's drum.
+    slot_class: [Option<usize>; SLOTS],
+    /// Onsets (host positions) whose window is not complete in the history yet.
+    waiting: VecDeque<u64>,
+}
+
+/// The engine sessions an analysis runs on, kept across activations (warm).
+pub struct Sessions {
+    pub tagger: Runner,
+    pub hits: Option<HitClassifier>,
 }
 
 pub struct Analyzer {
     runner: Runner,
+    hit_path: Option<HitPath>,
     host_rate: u32,
     model_rate: u32,
     clip: usize,
@@ -44,13 +64,18 @@ pub struct Analyzer {
     origin: u64,
     host_pos: u64,
     window: Vec<f32>,
-    onsets: VecDeque<u64>,
+    /// Onsets, classified when there is a hit model, not yet turned into events.
+    onsets: VecDeque<Hit>,
     new_onsets: Vec<u64>,
+    /// Hits handed to the event generator for one stretch (reused).
+    stretch_hits: Vec<Hit>,
     det: OnsetDetector,
     gen: EventGen,
     items: VecDeque<Item>,
     slot_label: [Option<usize>; SLOTS],
     percussive: [bool; SLOTS],
+    /// Slots whose tag says "drums here" (drum tags, Drum kit, Drum machine): the veto's view.
+    drumish: [bool; SLOTS],
     trace: Option<Box<dyn Write + Send>>,
     timeline: Option<FrameTx>,
 }
@@ -63,8 +88,12 @@ impl Analyzer {
         let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
         let slot_label = slot_labels(&cfg.labels);
         let percussive = slot_label.map(|l| l.is_some_and(|i| drum_note(&cfg.labels[i]).is_some()));
+        let drumish = slot_label.map(|l| l.is_some_and(|i| says_drums(&cfg.labels[i])));
         let rate = host_rate as f32;
         Ok(Self {
+            hit_path: None,
+            stretch_hits: Vec::with_capacity(64),
+            drumish,
             resampler: Stream::new(host_rate, model_rate)?,
             hist: vec![0.0; clip + hop as usize + 65_536],
             produced: 0,
@@ -72,7 +101,7 @@ impl Analyzer {
             origin: 0,
             host_pos: 0,
             window: vec![0.0; clip],
-            onsets: VecDeque::with_capacity(256),
+            onsets: VecDeque::with_capacity(1024),
             new_onsets: Vec::with_capacity(64),
             det: OnsetDetector::new(rate),
             gen: EventGen::new(Timing::at_rate(rate)),
@@ -87,6 +116,44 @@ impl Analyzer {
             clip,
             hop,
         })
+    }
+
+    /// Classifies each onset with `clf` (see [`HitPath`]); its sample rate must be the tagger's,
+    /// since it reads the same model-rate history.
+    pub fn set_hit_classifier(
+        &mut self,
+        clf: HitClassifier,
+    ) -> Result<(), (String, HitClassifier)> {
+        let rate = clf.rate();
+        if rate != self.model_rate {
+            let why = format!(
+                "hit model runs at {rate} Hz, the tagger at {} Hz",
+                self.model_rate
+            );
+            return Err((why, clf));
+        }
+        if clf.post() + clf.pre() + 16 > self.hist.len() - self.clip {
+            return Err(("hit model window longer than the history".into(), clf));
+        }
+        let labels: &[Label] = &clf.model().config().labels;
+        let cfg = self.runner.model().config();
+        let slot_class = self.slot_label.map(|l| {
+            let tag = &cfg.labels[l?];
+            labels
+                .iter()
+                .position(|h| h.mid == tag.mid || h.name.eq_ignore_ascii_case(&tag.name))
+        });
+        self.hit_path = Some(HitPath {
+            clf,
+            slot_class,
+            waiting: VecDeque::with_capacity(1024),
+        });
+        Ok(())
+    }
+
+    /// Whether onsets are classified (else they play every open drum tag).
+    pub fn has_hit_model(&self) -> bool {
+        self.hit_path.is_some()
     }
 
     /// Writes one JSON line per analysed stretch (probabilities, thresholds, onsets, events).
@@ -104,8 +171,11 @@ impl Analyzer {
         self.gen.gates()
     }
 
-    pub fn into_runner(self) -> Runner {
-        self.runner
+    pub fn into_sessions(self) -> Sessions {
+        Sessions {
+            tagger: self.runner,
+            hits: self.hit_path.map(|h| h.clf),
+        }
     }
 
     /// The GPU failure that just moved the analysis to the CPU, once.
@@ -114,9 +184,12 @@ impl Analyzer {
     }
 
     /// Host samples from a sample's arrival until its events can exist, model time excluded:
-    /// a hop, the resampler, and the onset detector settling.
+    /// a hop or the hit model's window after the onset (whichever is longer: a stretch's
+    /// events wait for both its tagger frame and its hits), the resampler, and the onset
+    /// detector settling.
     pub fn analysis_delay(&self) -> u64 {
-        self.to_host_len(self.hop)
+        let post = self.hit_path.as_ref().map_or(0, |h| h.clf.post() as u64);
+        self.to_host_len(self.hop.max(post))
             + self.resampler.latency_in() as u64
             + self.host_rate as u64 / 100
     }
@@ -138,7 +211,12 @@ impl Analyzer {
         self.det.set_sensitivity(sensitivity);
         self.new_onsets.clear();
         self.det.push(x, &mut self.new_onsets);
-        self.onsets.extend(self.new_onsets.iter().copied());
+        match self.hit_path.as_mut() {
+            Some(h) => h.waiting.extend(self.new_onsets.iter().copied()),
+            None => self
+                .onsets
+                .extend(self.new_onsets.iter().map(|&o| Hit::unclassified(o))),
+        }
         let (hist, produced) = (&mut self.hist, &mut self.produced);
         let n = hist.len() as u64;
         self.resampler.push(x, &mut |v| {
@@ -157,6 +235,9 @@ impl Analyzer {
         self.hist.fill(0.0);
         (self.produced, self.next_end, self.origin, self.host_pos) = (0, self.hop, pos, pos);
         self.onsets.clear();
+        if let Some(h) = self.hit_path.as_mut() {
+            h.waiting.clear();
+        }
         self.items.clear();
     }
 
@@ -226,62 +307,167 @@ impl Analyzer {
                 start: to_host(a),
                 end: to_host(b),
                 probs,
+                continued: false,
             });
         }
         Ok(latest)
     }
 
-    /// Turns queued stretches whose onsets are final into events (appended in time order).
-    pub fn emit(&mut self, s: &Settings, events: &mut Vec<Event>) {
-        let settled = self.det.settled();
-        let rules = self.rules(s);
-        while let Some(item) = self.items.front().copied() {
-            if item.end > settled {
+    /// Classifies the waiting onsets whose windows are complete in the model-rate history.
+    /// A failed run leaves its hit silent and is reported (the first error of the call).
+    fn classify_hits(&mut self) -> Result<(), String> {
+        let Some(h) = self.hit_path.as_mut() else {
+            return Ok(());
+        };
+        let n = self.hist.len() as i64;
+        let ratio = self.host_rate as f64 / self.model_rate as f64;
+        let (pre, len) = (h.clf.pre() as i64, (h.clf.pre() + h.clf.post()) as i64);
+        let produced = self.produced as i64;
+        let mut result = Ok(());
+        while let Some(&o) = h.waiting.front() {
+            let m = (o.saturating_sub(self.origin) as f64 / ratio).round() as i64;
+            let start = m - pre;
+            if produced < start + len {
                 break;
             }
-            self.items.pop_front();
-            while self.onsets.front().is_some_and(|&o| o < item.start) {
+            h.waiting.pop_front();
+            let mut hit = Hit {
+                pos: o,
+                probs: Some([0.0; SLOTS]),
+                level_db: -120.0,
+            };
+            // A window already overwritten (a worker stalled for seconds) plays nothing.
+            if start > produced - n {
+                let hist = &self.hist;
+                let at = |i: usize| {
+                    let k = start + i as i64;
+                    if k < 0 {
+                        0.0
+                    } else {
+                        hist[(k % n) as usize]
+                    }
+                };
+                match h.clf.classify_with(at) {
+                    Ok(sc) => {
+                        hit.level_db = sc.level_db;
+                        let slot_class = &h.slot_class;
+                        hit.probs = Some(std::array::from_fn(|k| {
+                            slot_class[k].map_or(0.0, |c| sc.probs[c])
+                        }));
+                    }
+                    Err(e) if result.is_ok() => result = Err(e.to_string()),
+                    Err(_) => {}
+                }
+            }
+            self.onsets.push_back(hit);
+        }
+        result
+    }
+
+    /// Stream position before which every onset is final and classified.
+    fn hits_final(&self) -> u64 {
+        let settled = self.det.settled();
+        match self.hit_path.as_ref().and_then(|h| h.waiting.front()) {
+            Some(&o) => settled.min(o),
+            None => settled,
+        }
+    }
+
+    /// Classifies the hits whose windows are in, then turns queued stretches into events
+    /// (appended in time order) up to where the onsets are final and classified: a stretch
+    /// whose end is not there yet is emitted in part. A failed hit classification is returned
+    /// after everything else was emitted.
+    pub fn emit(&mut self, s: &Settings, events: &mut Vec<Event>) -> Result<(), String> {
+        let classified = self.classify_hits();
+        let horizon = self.hits_final();
+        let rules = self.rules(s);
+        while let Some(front) = self.items.front_mut() {
+            if front.start >= horizon {
+                break;
+            }
+            let item = *front;
+            let end = item.end.min(horizon);
+            if end == item.end {
+                self.items.pop_front();
+            } else {
+                front.start = end;
+                front.continued = true;
+            }
+            while self.onsets.front().is_some_and(|o| o.pos < item.start) {
                 self.onsets.pop_front();
             }
-            let k = self.onsets.iter().take_while(|&&o| o < item.end).count();
-            let inside: Vec<u64> = self.onsets.drain(..k).collect();
+            let k = self.onsets.iter().take_while(|o| o.pos < end).count();
+            self.stretch_hits.clear();
+            self.stretch_hits.extend(self.onsets.drain(..k));
+            let vetoed = self.hit_path.is_some()
+                && !(0..SLOTS).any(|i| self.drumish[i] && item.probs[i] >= DRUM_VETO);
             let first = events.len();
+            let hits: &[Hit] = if vetoed { &[] } else { &self.stretch_hits };
             self.gen.frame(
-                item.start..item.end,
+                item.start..end,
                 &item.probs,
                 &rules,
                 s.channel,
-                &inside,
+                hits,
                 events,
             );
-            if let Some(tx) = self.timeline.as_mut() {
-                let fired = events[first..].iter().fold(0u32, |m, e| match e.msg {
-                    Msg::NoteOn { key, .. } => rules
-                        .iter()
-                        .position(|r| r.enabled && r.note == Some(key))
-                        .map_or(m, |i| m | 1 << i),
-                    _ => m,
-                });
-                let secs = |p: u64| p as f64 / self.host_rate as f64;
-                // A full ring (no editor reading) drops the frame: the worker never waits.
-                let _ = tx.push(Frame {
-                    start: secs(item.start),
-                    end: secs(item.end),
-                    probs: item.probs,
-                    gates: self.gen.gates(),
-                    fired,
-                });
+            if self.timeline.is_some() || self.trace.is_some() {
+                self.report(&item, end, &rules, vetoed, &events[first..]);
             }
-            if let Some(w) = self.trace.as_mut() {
-                let line = serde_json::json!({
-                    "start": item.start, "end": item.end, "probs": &item.probs[..],
-                    "thresholds": rules.iter().map(|r| r.threshold).collect::<Vec<_>>(),
-                    "onsets": inside,
-                    "events": events[first..].iter().map(|e| format!("{:?}", e)).collect::<Vec<_>>(),
-                });
-                let _ = writeln!(w, "{line}");
-                let _ = w.flush();
+        }
+        classified
+    }
+
+    /// The editor's timeline frame and the trace line of an emitted stretch.
+    fn report(&mut self, item: &Item, end: u64, rules: &[Rule; SLOTS], vetoed: bool, ev: &[Event]) {
+        let slot_of = |key: u8| rules.iter().position(|r| r.enabled && r.note == Some(key));
+        let fired_at = |pos: u64| {
+            ev.iter().fold(0u32, |m, e| match e.msg {
+                Msg::NoteOn { key, .. } if e.pos == pos || pos == u64::MAX => {
+                    slot_of(key).map_or(m, |i| m | 1 << i)
+                }
+                _ => m,
+            })
+        };
+        let secs = |p: u64| p as f64 / self.host_rate as f64;
+        if let Some(tx) = self.timeline.as_mut() {
+            let mut marks = [HitMark::default(); HIT_MARKS];
+            let n = self.stretch_hits.len().min(HIT_MARKS);
+            for (m, h) in marks.iter_mut().zip(&self.stretch_hits) {
+                *m = HitMark {
+                    at: secs(h.pos),
+                    fired: fired_at(h.pos),
+                };
             }
+            // A full ring (no editor reading) drops the frame: the worker never waits.
+            let _ = tx.push(Frame {
+                start: secs(item.start),
+                end: secs(end),
+                probs: item.probs,
+                gates: self.gen.gates(),
+                fired: fired_at(u64::MAX),
+                hits: marks,
+                n_hits: n as u8,
+                continues: item.continued,
+            });
+        }
+        if let Some(w) = self.trace.as_mut() {
+            let hits: Vec<_> = self
+                .stretch_hits
+                .iter()
+                .map(|h| {
+                    serde_json::json!({"pos": h.pos, "level_db": h.level_db,
+                        "probs": h.probs.map(|p| p.to_vec())})
+                })
+                .collect();
+            let line = serde_json::json!({
+                "start": item.start, "end": end, "probs": &item.probs[..],
+                "thresholds": rules.iter().map(|r| r.threshold).collect::<Vec<_>>(),
+                "hits": hits, "drums_vetoed": vetoed,
+                "events": ev.iter().map(|e| format!("{:?}", e)).collect::<Vec<_>>(),
+            });
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
         }
     }
 

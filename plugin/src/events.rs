@@ -1,11 +1,15 @@
 //! Turns per-frame tag probabilities (and onsets) into MIDI events with stream positions.
 //!
 //! Sustained tags: the note turns on when the probability rises to the threshold and off when it
-//! falls below threshold minus hysteresis, after a minimum hold. Percussive (drum) tags: while the
-//! probability is above threshold, every detected onset plays a short note at the onset's exact
-//! sample; the model's frames are far too coarse (0.1-0.3 s) to place a drum hit by themselves.
+//! falls below threshold minus hysteresis, after a minimum hold. Percussive (drum) tags play a
+//! short note at a detected onset's exact sample (the tagger's frames, 0.1-0.3 s, are far too
+//! coarse to place a hit) when the hit classifier says that drum was struck there: its
+//! probability for the slot's drum reaches the slot's threshold. Without a hit model an onset
+//! plays every drum tag whose probability is above threshold (every hit plays kick, snare and
+//! hat when all three are in the mix: the reason the hit model exists).
 
 use crate::tags::SLOTS;
+use audio_mamba_engine::hits::hit_velocity;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Msg {
@@ -20,6 +24,27 @@ pub struct Event {
     pub pos: u64,
     pub channel: u8,
     pub msg: Msg,
+}
+
+/// A detected onset and what the hit classifier made of it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub pos: u64,
+    /// Per slot: the probability that the slot's drum was struck here. None without a hit model.
+    pub probs: Option<[f32; SLOTS]>,
+    /// Peak level just after the onset, dBFS.
+    pub level_db: f32,
+}
+
+impl Hit {
+    /// An onset the hit classifier has not seen (no hit model).
+    pub fn unclassified(pos: u64) -> Self {
+        Self {
+            pos,
+            probs: None,
+            level_db: 0.0,
+        }
+    }
 }
 
 /// What one slot should do, read from the parameters for each frame.
@@ -89,10 +114,7 @@ impl EventGen {
         }
     }
 
-    /// Handles the frame `span` with slot probabilities `probs` and the onsets inside
-    /// it (sorted). Appends events in time order; all are at positions in `[start, end)` except
-    /// due note-offs of earlier frames when frames were skipped (placed at `start`).
-    /// Bit per slot: its gate is open (its note sounds, or would with a note assigned).
+    /// Bit per slot: its gate is open (its tag is on; a sustained note sounds).
     pub fn gates(&self) -> u32 {
         self.slots
             .iter()
@@ -100,13 +122,16 @@ impl EventGen {
             .fold(0, |m, (i, s)| m | (u32::from(s.gate) << i))
     }
 
+    /// Handles the stretch `span` with slot probabilities `probs` and the hits inside it
+    /// (sorted). Appends events in time order; all are at positions in `[start, end)` except
+    /// due note-offs of earlier stretches when stretches were skipped (placed at `start`).
     pub fn frame(
         &mut self,
         span: std::ops::Range<u64>,
         probs: &[f32],
         rules: &[Rule],
         channel: u8,
-        onsets: &[u64],
+        hits: &[Hit],
         out: &mut Vec<Event>,
     ) {
         let (start, end) = (span.start, span.end);
@@ -153,12 +178,18 @@ impl EventGen {
                     slot.gate = true;
                 }
             }
-            let Some(key) = rule.note.filter(|_| slot.gate) else {
+            let Some(key) = rule.note.filter(|_| rule.enabled) else {
                 continue;
             };
-            let vel = velocity(p, thr);
             if rule.percussive {
-                for &pos in onsets.iter().filter(|&&o| o >= start && o < end) {
+                for hit in hits.iter().filter(|h| h.pos >= start && h.pos < end) {
+                    let vel = match hit.probs {
+                        Some(hp) if hp[i] >= thr => hit_velocity(hit.level_db, hp[i], thr),
+                        Some(_) => continue,
+                        None if slot.gate => velocity(p, thr),
+                        None => continue,
+                    };
+                    let pos = hit.pos;
                     if let Some(k) = self
                         .pending_offs
                         .iter()
@@ -178,12 +209,15 @@ impl EventGen {
                     });
                     self.pending_offs.push((pos + t.drum_length, key, channel));
                 }
-            } else if slot.held.is_none() {
+            } else if slot.gate && slot.held.is_none() {
                 // Rising edge, or the gate stayed open while the note was enabled or remapped.
                 out.push(Event {
                     pos: start,
                     channel,
-                    msg: Msg::NoteOn { key, velocity: vel },
+                    msg: Msg::NoteOn {
+                        key,
+                        velocity: velocity(p, thr),
+                    },
                 });
                 slot.held = Some((key, channel, start));
             }

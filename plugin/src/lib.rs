@@ -8,7 +8,6 @@ pub mod editor;
 pub mod events;
 pub mod feed;
 mod model_store;
-pub mod onset;
 pub mod params;
 mod realtime;
 pub mod resample;
@@ -17,7 +16,8 @@ pub mod tags;
 pub mod timeline;
 pub mod worker;
 
-use audio_mamba_engine::{Model, Runner};
+use analyzer::Sessions;
+use audio_mamba_engine::Model;
 use nice_plug::prelude::*;
 use params::PluginParams;
 use realtime::Realtime;
@@ -31,8 +31,8 @@ pub struct AudioMamba {
     params: Arc<PluginParams>,
     status: Arc<Status>,
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
-    /// Kept across activations: creating one warms the model up.
-    session: Option<Runner>,
+    /// Kept across activations: creating them warms the models up.
+    session: Option<Sessions>,
     /// The model found at creation, held so activation reuses it instead of loading it again.
     _model: Option<Arc<Model>>,
     worker: Option<Worker>,

@@ -8,15 +8,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 /// Environment variable naming a model file, for DAWs (and tests) without a file chooser.
 pub const MODEL_ENV: &str = "AUDIO_MAMBA_MODEL";
-
-#[cfg(default_model)]
-static EMBEDDED: Option<&[u8]> = Some(include_bytes!(env!("AUDIO_MAMBA_DEFAULT_MODEL")));
-#[cfg(not(default_model))]
-static EMBEDDED: Option<&[u8]> = None;
+/// The same for the hit model; `none` runs without one (onsets then play every open drum tag).
+pub const HIT_MODEL_ENV: &str = "AUDIO_MAMBA_HIT_MODEL";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Key {
     Embedded,
+    EmbeddedHits,
     File(PathBuf),
 }
 
@@ -60,7 +58,7 @@ fn from_file(path: &Path) -> Result<Arc<Model>, String> {
 }
 
 fn embedded() -> Option<Result<Arc<Model>, String>> {
-    EMBEDDED.map(|bytes| {
+    audio_mamba_engine::embedded::tagger().map(|bytes| {
         cached(Key::Embedded, || {
             Model::from_bytes(bytes).map_err(|e| format!("embedded model: {e}"))
         })
@@ -97,6 +95,58 @@ pub fn resolve(saved_path: &str) -> Loaded {
             no_model(problems)
         }
         None => no_model(problems),
+    }
+}
+
+/// The hit model: `AUDIO_MAMBA_HIT_MODEL`, else the embedded one; with the line for the user.
+/// A bad file is reported and the embedded one used; no hit model at all is not an error.
+pub fn resolve_hits() -> (Option<Arc<Model>>, String) {
+    let env = std::env::var(HIT_MODEL_ENV).unwrap_or_default();
+    let env = env.trim();
+    if env.eq_ignore_ascii_case("none") {
+        return (
+            None,
+            format!("no hit model ({HIT_MODEL_ENV}=none): drum notes follow the drum tags"),
+        );
+    }
+    let check = |m: Arc<Model>| {
+        audio_mamba_engine::hits::HitClassifier::check(&m)
+            .map(|()| m)
+            .map_err(|e| e.to_string())
+    };
+    let mut problem = String::new();
+    if !env.is_empty() {
+        match from_file(Path::new(env)).and_then(check) {
+            Ok(m) => {
+                let line = format!("hit model {} from {HIT_MODEL_ENV}", m.config().name);
+                return (Some(m), line);
+            }
+            Err(e) => problem = format!("; ignored {e}"),
+        }
+    }
+    let embedded = audio_mamba_engine::embedded::hits().map(|bytes| {
+        cached(Key::EmbeddedHits, || {
+            Model::from_bytes(bytes).map_err(|e| format!("embedded hit model: {e}"))
+        })
+        .and_then(check)
+    });
+    match embedded {
+        Some(Ok(m)) => {
+            let line = format!(
+                "hit model {} {}{problem}",
+                m.config().name,
+                m.config().version
+            );
+            (Some(m), line)
+        }
+        Some(Err(e)) => (
+            None,
+            format!("no hit model ({e}): drum notes follow the drum tags{problem}"),
+        ),
+        None => (
+            None,
+            format!("no hit model in this build: drum notes follow the drum tags{problem}"),
+        ),
     }
 }
 
@@ -159,7 +209,7 @@ mod tests {
             loaded.message
         );
         // Without an embedded model or AUDIO_MAMBA_MODEL this build has nothing left to use.
-        if EMBEDDED.is_none() && std::env::var(MODEL_ENV).is_err() {
+        if audio_mamba_engine::embedded::tagger().is_none() && std::env::var(MODEL_ENV).is_err() {
             assert!(loaded.model.is_none());
             assert!(loaded.message.starts_with("no model"), "{}", loaded.message);
         }

@@ -6,25 +6,6 @@ use audio_mamba_engine::Label;
 /// Parameter slots: hosts need a fixed parameter list, models have 5 to 527 labels.
 pub const SLOTS: usize = 32;
 
-/// AudioSet drum labels with their General MIDI percussion keys. Their notes follow onsets
-/// (see `events`), so they are the "percussive" tags.
-const DRUMS: &[(&str, &str, u8)] = &[
-    ("/m/0bm02", "bass drum", 36),
-    ("/m/06rvn", "snare drum", 38),
-    ("/m/03qtq", "hi-hat", 42),
-    ("/m/01qbl", "cymbal", 49),
-    ("/m/03t3fj", "rimshot", 37),
-    ("/m/0l15bq", "clapping", 39),
-    ("/m/026t6", "drum", 47),
-    ("/m/0239kh", "cowbell", 56),
-    ("/m/07brj", "tambourine", 54),
-    ("/m/0xzly", "maraca", 70),
-    ("/m/01sm1g", "wood block", 76),
-    ("/m/02k_mr", "drum roll", 40),
-    ("/m/01p970", "tabla", 60),
-    ("/m/0mbct", "gong", 52),
-];
-
 /// Tags a producer is likely to want as CCs when a model has more labels than slots.
 const USEFUL: &[&str] = &[
     "/m/09x0r",   // Speech
@@ -53,15 +34,10 @@ const FREE_CCS: &[u8] = &[
     102, 103, 104, 105, 106, 107, 108, 109,
 ];
 
-/// The GM drum key of a label, if it is a drum.
+/// The GM drum key of a label, if it is a drum. Drum tags are the "percussive" ones: their
+/// notes follow onsets (see `events`).
 pub fn drum_note(label: &Label) -> Option<u8> {
-    let name = label.name.to_lowercase();
-    DRUMS
-        .iter()
-        .find(|(mid, n, _)| {
-            *mid == label.mid || *n == name || (name == "kick" && *n == "bass drum")
-        })
-        .map(|&(_, _, key)| key)
+    audio_mamba_engine::hits::gm_drum_note(label)
 }
 
 /// Which model label each slot shows: all labels in order when they fit, else drums first,

@@ -10,6 +10,16 @@ pub const SPAN_SECONDS: f64 = 30.0;
 /// Frames the ring holds: several times what 30 s produce at the shortest hop.
 pub const RING: usize = 4096;
 
+/// Hits one frame carries for the timeline's marks (a stretch is at most a hop long).
+pub const HIT_MARKS: usize = 16;
+
+/// A detected hit: when, and which slots' notes it played (0: not a drum hit).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HitMark {
+    pub at: f64,
+    pub fired: u32,
+}
+
 /// One stretch of the stream with its tag probabilities, by slot.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Frame {
@@ -21,6 +31,36 @@ pub struct Frame {
     pub gates: u32,
     /// Bit per slot: a note-on fired inside this stretch.
     pub fired: u32,
+    /// The first `n_hits` are the stretch's hits.
+    pub hits: [HitMark; HIT_MARKS],
+    pub n_hits: u8,
+    /// The rest of the previous frame's tagger frame (the worker emits a tagger frame in
+    /// parts as its hits become final).
+    pub continues: bool,
+}
+
+impl Frame {
+    pub fn hit_marks(&self) -> &[HitMark] {
+        &self.hits[..(self.n_hits as usize).min(HIT_MARKS)]
+    }
+
+    /// Appends `next` if it is the rest of this tagger frame, so the timeline keeps one frame
+    /// per model step.
+    fn absorb(&mut self, next: &Frame) -> bool {
+        if !next.continues || (next.start - self.end).abs() > 1e-9 {
+            return false;
+        }
+        self.end = next.end;
+        self.gates = next.gates;
+        self.fired |= next.fired;
+        for m in next.hit_marks() {
+            if (self.n_hits as usize) < HIT_MARKS {
+                self.hits[self.n_hits as usize] = *m;
+                self.n_hits += 1;
+            }
+        }
+        true
+    }
 }
 
 pub type FrameTx = rtrb::Producer<Frame>;
@@ -49,7 +89,9 @@ impl History {
         if self.frames.back().is_some_and(|b| f.start + 1e-9 < b.start) {
             self.frames.clear();
         }
-        self.frames.push_back(f);
+        if !self.frames.back_mut().is_some_and(|b| b.absorb(&f)) {
+            self.frames.push_back(f);
+        }
         let end = f.end;
         while self
             .frames
@@ -102,7 +144,37 @@ mod tests {
             probs,
             gates: 0,
             fired: 0,
+            hits: [HitMark::default(); HIT_MARKS],
+            n_hits: 0,
+            continues: false,
         }
+    }
+
+    #[test]
+    fn parts_of_one_tagger_frame_join_with_their_hits() {
+        let mut h = History::default();
+        let mut a = frame(1.0, 1.1, 0.5);
+        a.hits[0] = HitMark { at: 1.05, fired: 1 };
+        a.n_hits = 1;
+        let mut b = frame(1.1, 1.25, 0.5);
+        b.hits[0] = HitMark { at: 1.2, fired: 0 };
+        b.n_hits = 1;
+        b.fired = 2;
+        b.continues = true;
+        h.push(a);
+        h.push(b);
+        // Same probabilities, but the next tagger frame: kept apart.
+        h.push(frame(1.25, 1.5, 0.5));
+        assert_eq!(h.len(), 2);
+        let first = h.frames().next().unwrap();
+        assert_eq!((first.end, first.fired), (1.25, 2));
+        assert_eq!(
+            first.hit_marks(),
+            [
+                HitMark { at: 1.05, fired: 1 },
+                HitMark { at: 1.2, fired: 0 }
+            ]
+        );
     }
 
     #[test]

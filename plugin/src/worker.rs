@@ -2,12 +2,11 @@
 //! panic inside the host). It drains the feed, runs the model every hop and queues events; the
 //! audio thread never waits for it except in offline renders.
 
-use crate::analyzer::{Analyzer, Settings};
+use crate::analyzer::{Analyzer, Sessions, Settings};
 use crate::events::Event;
 use crate::feed::FeedRx;
 use crate::params::PluginParams;
 use crate::status::Status;
-use audio_mamba_engine::Runner;
 use rtrb::Producer;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,7 +29,7 @@ pub struct Shared {
 }
 
 pub struct Worker {
-    handle: Option<JoinHandle<Option<Runner>>>,
+    handle: Option<JoinHandle<Option<Sessions>>>,
     thread: Thread,
     shared: Arc<Shared>,
 }
@@ -118,13 +117,13 @@ impl Worker {
         true
     }
 
-    /// Stops and joins the thread, returning the runner for the next activation. A model run
+    /// Stops and joins the thread, returning the sessions for the next activation. A model run
     /// in flight finishes first (runs are bounded by the window length).
-    pub fn stop(mut self) -> Option<Runner> {
+    pub fn stop(mut self) -> Option<Sessions> {
         self.join()
     }
 
-    fn join(&mut self) -> Option<Runner> {
+    fn join(&mut self) -> Option<Sessions> {
         self.shared.stop.store(true, Ordering::Release);
         self.thread.unpark();
         self.handle.take().and_then(|h| h.join().ok().flatten())
@@ -145,7 +144,7 @@ fn run(
     status: &Status,
     shared: &Shared,
     offline: bool,
-) -> Runner {
+) -> Sessions {
     if let Ok(path) = std::env::var("AUDIO_MAMBA_TRACE") {
         if let Ok(f) = std::fs::File::create(&path) {
             an.set_trace(Box::new(std::io::BufWriter::new(f)));
@@ -184,7 +183,9 @@ fn run(
                 .model_micros
                 .store(t.elapsed().as_micros() as u32, Ordering::Relaxed);
         }
-        an.emit(&s, &mut backlog);
+        if let Err(e) = an.emit(&s, &mut backlog) {
+            status.set_message(format!("hit classification failed: {e}"));
+        }
         status.gates.store(an.gates(), Ordering::Relaxed);
         let k = queue.slots().min(backlog.len());
         if let Ok(chunk) = queue.write_chunk_uninit(k) {
@@ -203,5 +204,5 @@ fn run(
             std::thread::park_timeout(POLL);
         }
     }
-    an.into_runner()
+    an.into_sessions()
 }

@@ -345,6 +345,12 @@ class Label:
 # --------------------------------------------------------------------------- whole config
 
 
+def _onset_pre(d: Any) -> float:
+    if not isinstance(d, dict) or list(d) != ["pre_seconds"]:
+        raise ConfigError('onset: expected {"pre_seconds": number}')
+    return _float(d["pre_seconds"], "onset.pre_seconds")
+
+
 @dataclass
 class Config:
     name: str
@@ -355,6 +361,9 @@ class Config:
     labels: List[Label]
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
+    # Models of one drum hit (configs/hits.json): the window starts this long before the onset.
+    # Optional, written only when set; tagging models have none.
+    onset_pre_seconds: Optional[float] = None
 
     # ---- parsing
 
@@ -369,9 +378,9 @@ class Config:
                 f"config format_version {fv} is newer than this loader's {FORMAT_VERSION}"
             )
         allowed = ("format", "format_version", "name", "version", "frontend", "backbone", "head", "labels")
-        unknown = [k for k in d if k not in allowed]
+        unknown = [k for k in d if k not in allowed + ("onset",)]
         if unknown:
-            raise ConfigError(f"config: unknown key(s) {unknown}; allowed: {list(allowed)}")
+            raise ConfigError(f"config: unknown key(s) {unknown}; allowed: {list(allowed) + ['onset']}")
         missing = [k for k in allowed if k not in d]
         if missing:
             raise ConfigError(f"config: missing key(s) {missing}")
@@ -397,6 +406,7 @@ class Config:
             backbone=Backbone.from_dict(d["backbone"]),
             head=Head.from_dict(d["head"]),
             labels=[Label.from_dict(x, i) for i, x in enumerate(labels)],
+            onset_pre_seconds=_onset_pre(d["onset"]) if "onset" in d else None,
         )
         cfg.validate()
         return cfg
@@ -424,6 +434,8 @@ class Config:
             "backbone": self.backbone.to_dict(),
             "head": self.head.to_dict(),
             "labels": [l.to_dict() for l in self.labels],
+            **({"onset": {"pre_seconds": _num_json(self.onset_pre_seconds)}}
+               if self.onset_pre_seconds is not None else {}),
         }
 
     def to_json(self, indent: Optional[int] = None) -> str:
@@ -529,6 +541,12 @@ class Config:
                 raise ConfigError(
                     f"token-semantic head: final grid height {last.height} is not divisible by "
                     f"freq_ratio {self.freq_ratio}"
+                )
+        if self.onset_pre_seconds is not None:
+            clip_s = self.clip_samples / self.sample_rate
+            if not 0.0 <= self.onset_pre_seconds < clip_s:
+                raise ConfigError(
+                    f"onset.pre_seconds {self.onset_pre_seconds} must lie in [0, {clip_s:g}) (the window)"
                 )
 
 

@@ -101,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--config", help="config JSON")
     ap.add_argument("--out", help="output .safetensors")
     ap.add_argument("--dtype", default="f32", choices=list(DTYPES))
-    ap.add_argument("--checkpoint", help="PyTorch state dict of an AudioMamba (our names); default: random init")
+    ap.add_argument("--checkpoint", help="PyTorch state dict of an AudioMamba (our names), or a training "
+                    "checkpoint holding one under `model`; default: random init")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check", metavar="MODEL", help="load and validate a weights file, print a summary")
     a = ap.parse_args(argv)
@@ -118,6 +119,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     model = AudioMamba(cfg)
     if a.checkpoint:
         sd = torch.load(a.checkpoint, map_location="cpu", weights_only=True)
+        if isinstance(sd.get("model"), dict):  # a train.py / train_hits.py checkpoint
+            sd = sd["model"]
         sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
         validate_tensors(cfg, sd)
         model.load_state_dict(sd, strict=False)

@@ -93,3 +93,16 @@ def test_tscam_grid_divisibility():
     d["frontend"]["n_mels"] = 16  # image 128 x 128 -> final grid 4 x 4, 4 % 8 != 0
     with pytest.raises(ConfigError, match="not divisible by freq_ratio"):
         Config.from_dict(d)
+
+
+def test_hit_model_onset_round_trips_and_is_checked():
+    d = load("hits.json")
+    cfg = Config.from_dict(d)
+    assert cfg.onset_pre_seconds == 0.02
+    assert cfg.to_dict() == d
+    assert "onset" not in Config.from_dict(load("nano.json")).to_dict()
+    for bad, msg in [({"pre_seconds": 0.3}, "must lie in"), ({"pre_seconds": -0.1}, "must lie in"),
+                     ({"pre": 0.02}, "expected"), (0.02, "expected")]:
+        d["onset"] = bad
+        with pytest.raises(ConfigError, match=msg):
+            Config.from_dict(d)

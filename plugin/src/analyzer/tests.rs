@@ -2,6 +2,7 @@ use super::*;
 use crate::events::Msg;
 use crate::params::PluginParams;
 use crate::worker::settings;
+use audio_mamba_engine::hits::HitClassifier;
 use audio_mamba_engine::{BackendChoice, Model};
 use audio_mamba_host_tests::model::{controlled_model, sigmoid, DRUM_TEST_LABELS};
 use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
@@ -32,7 +33,7 @@ fn analyse(an: &mut Analyzer, s: &Settings, x: &[f32], blocks: &[usize]) -> Vec<
         while an.window_due() {
             an.run_window(s).unwrap();
         }
-        an.emit(s, &mut events);
+        an.emit(s, &mut events).unwrap();
         pos += n;
         k += 1;
     }
@@ -147,7 +148,7 @@ fn lost_input_ends_notes_and_restarts_at_the_new_position() {
     while an.window_due() {
         an.run_window(&s).unwrap();
     }
-    an.emit(&s, &mut ev);
+    an.emit(&s, &mut ev).unwrap();
     assert!(ev[n + 1..].iter().all(|e| e.pos >= 100_000));
 }
 
@@ -213,4 +214,112 @@ fn the_timeline_gets_each_stretch_with_its_probabilities_and_fired_notes() {
         frames.iter().all(|f| f.fired & !1 == 0),
         "only the kick slot fires"
     );
+}
+
+fn with_hit_model(an: &mut Analyzer, labels: &[(&str, &str, f32)]) {
+    let bytes = audio_mamba_host_tests::model::controlled_hit_model(labels);
+    let model = Arc::new(Model::from_bytes(&bytes).unwrap());
+    let clf = HitClassifier::new(model, 1, BackendChoice::Cpu).unwrap();
+    an.set_hit_classifier(clf).map_err(|e| e.0).unwrap();
+    assert!(an.has_hit_model());
+}
+
+/// Every hit "is a snare" to this hit model, whatever the tagger's kick tag says.
+const SNARE_HITS: &[(&str, &str, f32)] = &[
+    ("Bass drum", "/m/0bm02", -4.0),
+    ("Snare drum", "/m/06rvn", 4.0),
+    ("Hi-hat", "/m/03qtq", -4.0),
+];
+
+/// With a hit model, an onset plays the drum the hit model says was struck, at the onset's
+/// sample, and every hit older than the reported analysis delay has been played.
+#[test]
+fn with_a_hit_model_each_onset_plays_only_the_drum_it_was() {
+    for rate in [44_100u32, 48_000] {
+        let (mut an, s) = analyzer(rate, 0.25);
+        with_hit_model(&mut an, SNARE_HITS);
+        let r = rate as f32;
+        let hits = rock_beat(r, 120.0, 0.5, 2);
+        let x = drums(r, &hits, (r * 5.0) as usize);
+        let ev = analyse(&mut an, &s, &x, &[511, 3, 1024, 77]);
+        assert!(
+            ev.windows(2).all(|w| w[0].pos <= w[1].pos),
+            "events out of order"
+        );
+        let ons: Vec<(u64, u8)> = ev
+            .iter()
+            .filter_map(|e| match e.msg {
+                Msg::NoteOn { key, .. } => Some((e.pos, key)),
+                _ => None,
+            })
+            .collect();
+        // The tagger's kick tag is open (0.998), its snare tag closed: the hit model decides.
+        assert!(ons.iter().all(|&(_, k)| k == 38), "{ons:?}");
+        let due = an.host_pos() - an.analysis_delay();
+        let expected: Vec<usize> = hits
+            .iter()
+            .map(|h| h.0)
+            .filter(|&h| (h as u64) < due)
+            .collect();
+        assert!(expected.len() >= hits.len() / 2, "{expected:?}");
+        assert!(
+            ons.len() >= expected.len(),
+            "{rate}: {ons:?} vs {expected:?}"
+        );
+        for (&(got, _), &want) in ons.iter().zip(&expected) {
+            let ms = (got as f64 - want as f64).abs() * 1000.0 / rate as f64;
+            assert!(
+                ms <= 1.0,
+                "{rate}: note at {got}, hit at {want} ({ms:.2} ms)"
+            );
+        }
+    }
+}
+
+/// Where no drum tag reaches the veto level (speech, say), no hit plays a drum note.
+#[test]
+fn frames_that_are_clearly_not_drums_veto_the_hit_model() {
+    let speech_tagger: &[(&str, &str, f32)] = &[
+        ("Bass drum", "/m/0bm02", -6.0),
+        ("Snare drum", "/m/06rvn", -6.0),
+        ("Hi-hat", "/m/03qtq", -6.0),
+        ("Speech", "/m/09x0r", 4.0),
+        ("Music", "/m/04rlf", -6.0),
+    ];
+    let model = Arc::new(Model::from_bytes(&controlled_model(speech_tagger)).unwrap());
+    let params = PluginParams::new(&model.config().labels);
+    let s = settings(&params);
+    let mut an = Analyzer::new(
+        Runner::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
+        48_000,
+        0.25,
+    )
+    .unwrap();
+    with_hit_model(&mut an, SNARE_HITS);
+    let x = drums(48_000.0, &rock_beat(48_000.0, 120.0, 0.5, 2), 48_000 * 5);
+    let ev = analyse(&mut an, &s, &x, &[512]);
+    assert!(
+        !ev.iter().any(|e| matches!(e.msg, Msg::NoteOn { .. })),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn a_hit_model_at_another_rate_is_refused_and_the_analysis_goes_on_without() {
+    let (mut an, s) = analyzer(48_000, 0.25);
+    let bytes = audio_mamba_host_tests::model::controlled_hit_model_from(
+        "golden-c.safetensors",
+        SNARE_HITS,
+    );
+    let model = Arc::new(Model::from_bytes(&bytes).unwrap());
+    let clf = HitClassifier::new(model, 1, BackendChoice::Cpu).unwrap();
+    let (why, _) = an.set_hit_classifier(clf).unwrap_err();
+    assert!(why.contains("16000 Hz"), "{why}");
+    assert!(!an.has_hit_model());
+    // Without it, onsets play the open drum tags: the kick (0.998) on every hit.
+    let x = drums(48_000.0, &rock_beat(48_000.0, 120.0, 0.5, 1), 48_000 * 3);
+    let ev = analyse(&mut an, &s, &x, &[512]);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e.msg, Msg::NoteOn { key: 36, .. })));
 }

@@ -1,5 +1,7 @@
 //! The last 30 s as a heat map: one row per active tag, time running right, brightness the
-//! framewise probability, with a tick where the tag's note fired.
+//! framewise probability, with a tick where the tag's note fired: each classified drum hit is
+//! marked on the row of the drum it was (a hit that was no drum, as a short grey tick under
+//! the rows).
 
 use crate::timeline::{History, SPAN_SECONDS};
 use egui::{self, Color32, Sense, Stroke};
@@ -82,10 +84,33 @@ pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
                 egui::pos2(x1.max(x0 + 1.0), top + row_h - 1.0),
             );
             painter.rect_filled(cell, 0.0, heat(f.probs[slot]));
-            if f.fired & (1 << slot) != 0 {
+            let tick = |x: f32| {
                 painter.line_segment(
-                    [egui::pos2(x0, top), egui::pos2(x0, top + row_h - 1.0)],
+                    [egui::pos2(x, top), egui::pos2(x, top + row_h - 1.0)],
                     Stroke::new(2.0, Color32::WHITE),
+                )
+            };
+            let on_hits = f.hit_marks().iter().filter(|m| m.fired & (1 << slot) != 0);
+            let mut marked = false;
+            for m in on_hits {
+                tick(x_of(m.at));
+                marked = true;
+            }
+            if !marked && f.fired & (1 << slot) != 0 {
+                tick(x0);
+            }
+        }
+    }
+    for f in history.frames() {
+        for m in f.hit_marks().iter().filter(|m| m.fired == 0) {
+            let x = x_of(m.at);
+            if x > plot.left() {
+                painter.line_segment(
+                    [
+                        egui::pos2(x, plot.bottom() - 4.0),
+                        egui::pos2(x, plot.bottom()),
+                    ],
+                    Stroke::new(1.0, Color32::GRAY),
                 );
             }
         }
@@ -132,6 +157,9 @@ mod tests {
             probs,
             gates: 0,
             fired: 0,
+            hits: Default::default(),
+            n_hits: 0,
+            continues: false,
         });
         let mut names = vec![String::new(); SLOTS];
         names[1] = "Speech".into();

@@ -35,10 +35,11 @@ fn run(frames: &[[f32; 3]], onsets: &[u64], rules: &[Rule]) -> Vec<Event> {
     let mut out = Vec::new();
     for (i, p) in frames.iter().enumerate() {
         let (start, end) = (i as u64 * 100, (i as u64 + 1) * 100);
-        let inside: Vec<u64> = onsets
+        let inside: Vec<Hit> = onsets
             .iter()
             .copied()
             .filter(|&o| o >= start && o < end)
+            .map(Hit::unclassified)
             .collect();
         gen.frame(start..end, p, rules, 0, &inside, &mut out);
     }
@@ -176,7 +177,8 @@ fn events_come_out_in_time_order_and_release_all_ends_notes() {
     let mut gen = EventGen::new(Timing::at_rate(RATE));
     let r = rules();
     let mut out = Vec::new();
-    gen.frame(0..100, &p[0], &r, 0, &[30, 95], &mut out);
+    let hits = [Hit::unclassified(30), Hit::unclassified(95)];
+    gen.frame(0..100, &p[0], &r, 0, &hits, &mut out);
     assert!(out.windows(2).all(|w| w[0].pos <= w[1].pos), "{out:?}");
     gen.release_all(100, &mut out);
     let ons = out
@@ -202,4 +204,68 @@ fn changing_the_note_parameter_releases_the_old_key() {
         notes(&out),
         vec![(0, "on", 60), (100, "off", 60), (100, "on", 61)]
     );
+}
+
+/// A classified hit: probability `kick` for slot 0 (the kick), `other` for every other slot.
+fn classified(pos: u64, kick: f32, other: f32, level_db: f32) -> Hit {
+    let mut probs = [other; SLOTS];
+    probs[0] = kick;
+    Hit {
+        pos,
+        probs: Some(probs),
+        level_db,
+    }
+}
+
+#[test]
+fn classified_hits_play_only_the_drum_that_was_struck() {
+    let r = rules();
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    // The kick tag is open all along (0.9), as in a full kit; only two of four hits are kicks.
+    let hits = [
+        classified(10, 0.95, 0.1, -6.0),
+        classified(30, 0.2, 0.9, -6.0),
+        classified(55, 0.7, 0.1, -30.0),
+        classified(80, 0.49, 0.9, -6.0),
+    ];
+    gen.frame(0..100, &[0.9, 0.0, 0.0], &r, 0, &hits, &mut out);
+    let kicks: Vec<(u64, f32)> = out
+        .iter()
+        .filter_map(|e| match e.msg {
+            Msg::NoteOn { key: 36, velocity } => Some((e.pos, velocity)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kicks.iter().map(|k| k.0).collect::<Vec<_>>(), [10, 55]);
+    // Velocity follows the hit's level: the -30 dB kick is softer than the -6 dB one.
+    assert!(kicks[0].1 > kicks[1].1 + 0.2, "{kicks:?}");
+}
+
+#[test]
+fn a_classified_kick_plays_even_while_the_kick_tag_is_closed_and_not_when_disabled() {
+    let mut r = rules();
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    // A lone kick under a loud mix: the tagger's frame gives it 0.1, the hit model 0.9.
+    gen.frame(
+        0..100,
+        &[0.1, 0.0, 0.0],
+        &r,
+        0,
+        &[classified(40, 0.9, 0.0, -6.0)],
+        &mut out,
+    );
+    assert_eq!(notes(&out), [(40, "on", 36), (90, "off", 36)]);
+    r[0].enabled = false;
+    out.clear();
+    gen.frame(
+        100..200,
+        &[0.9, 0.0, 0.0],
+        &r,
+        0,
+        &[classified(140, 0.99, 0.0, -6.0)],
+        &mut out,
+    );
+    assert!(notes(&out).is_empty(), "{out:?}");
 }

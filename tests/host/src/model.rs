@@ -25,8 +25,44 @@ pub fn sigmoid(x: f32) -> f32 {
 
 /// The safetensors bytes of golden-a with `labels` (name, mid, logit).
 pub fn controlled_model(labels: &[(&str, &str, f32)]) -> Vec<u8> {
-    let bytes = std::fs::read(golden_a()).expect("golden-a model");
-    let st = safetensors::SafeTensors::deserialize(&bytes).expect("parse golden-a");
+    fixed_answer(
+        &golden_a(),
+        ("tscam_conv.weight", "tscam_conv.bias"),
+        labels,
+        "controlled-test-model",
+        None,
+    )
+}
+
+/// A hit model (golden-b, 0.5 s at 32 kHz, linear head, window from 20 ms before the onset)
+/// whose every hit gets `sigmoid(logit)` per label.
+pub fn controlled_hit_model(labels: &[(&str, &str, f32)]) -> Vec<u8> {
+    controlled_hit_model_from("golden-b.safetensors", labels)
+}
+
+/// The same from another linear-head golden model (golden-c: 16 kHz, Kaldi front end).
+pub fn controlled_hit_model_from(golden: &str, labels: &[(&str, &str, f32)]) -> Vec<u8> {
+    let base = golden_a().with_file_name(golden);
+    let onset = serde_json::json!({"pre_seconds": 0.02});
+    fixed_answer(
+        &base,
+        ("classifier.head.weight", "classifier.head.bias"),
+        labels,
+        "controlled-hit-model",
+        Some(onset),
+    )
+}
+
+/// `base` with its head (`weight`, `bias`) zeroed and biased to the labels' logits.
+fn fixed_answer(
+    base: &Path,
+    (weight, bias): (&str, &str),
+    labels: &[(&str, &str, f32)],
+    name: &str,
+    onset: Option<serde_json::Value>,
+) -> Vec<u8> {
+    let bytes = std::fs::read(base).expect("golden model");
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("parse golden model");
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).expect("metadata");
     let mut info: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
     let mut cfg: serde_json::Value =
@@ -35,24 +71,25 @@ pub fn controlled_model(labels: &[(&str, &str, f32)]) -> Vec<u8> {
         .iter()
         .map(|(n, m, _)| serde_json::json!({"name": n, "mid": m}))
         .collect();
-    cfg["name"] = "controlled-test-model".into();
+    cfg["name"] = name.into();
+    if let Some(o) = onset {
+        cfg["onset"] = o;
+    }
     info.insert("audio_mamba_config".into(), cfg.to_string());
 
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, view) in st.tensors() {
+    for (tensor, view) in st.tensors() {
         let mut shape = view.shape().to_vec();
-        let data = match name.as_str() {
-            "tscam_conv.weight" => {
-                shape[0] = labels.len();
-                vec![0u8; shape.iter().product::<usize>() * 4]
-            }
-            "tscam_conv.bias" => {
-                shape[0] = labels.len();
-                labels.iter().flat_map(|l| l.2.to_le_bytes()).collect()
-            }
-            _ => view.data().to_vec(),
+        let data = if tensor == weight {
+            shape[0] = labels.len();
+            vec![0u8; shape.iter().product::<usize>() * 4]
+        } else if tensor == bias {
+            shape[0] = labels.len();
+            labels.iter().flat_map(|l| l.2.to_le_bytes()).collect()
+        } else {
+            view.data().to_vec()
         };
-        owned.push((name, shape, data));
+        owned.push((tensor, shape, data));
     }
     let views: Vec<(String, safetensors::tensor::TensorView)> = owned
         .iter()
