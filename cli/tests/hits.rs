@@ -319,8 +319,9 @@ fn shipped_hit_model_on_the_example_clips() {
     let doc: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let secs = doc["duration_s"].as_f64().unwrap();
     let n = doc["hits"].as_array().unwrap().len();
+    // The aim (issue 17): at most one drum note per 10 s of speech (measured: 1, 2 vetoed).
     assert!(
-        n as f64 <= 3.0 * secs / 10.0,
+        n as f64 <= secs / 10.0,
         "{n} drum hits in {secs:.1} s of speech: {out}"
     );
 }
