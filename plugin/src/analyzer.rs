@@ -156,6 +156,10 @@ impl Analyzer {
         self.hit_path.is_some()
     }
 
+    pub fn hit_model(&self) -> Option<&std::sync::Arc<audio_mamba_engine::Model>> {
+        self.hit_path.as_ref().map(|h| h.clf.model())
+    }
+
     /// Writes one JSON line per analysed stretch (probabilities, thresholds, onsets, events).
     pub fn set_trace(&mut self, w: Box<dyn Write + Send>) {
         self.trace = Some(w);
