@@ -1,6 +1,7 @@
 //! `amtag hits` end to end: hits at their samples, the MIDI file read back, bad input, and the
 //! shipped hit model on the held-out example clips.
 
+use audio_mamba_host_tests::checks::{example_kit_hits, f_measure};
 use audio_mamba_host_tests::model::{controlled_hit_model, controlled_model};
 use audio_mamba_host_tests::signals::{drums, rock_beat};
 use midly::{MidiMessage, Smf, Timing, TrackEventKind};
@@ -234,52 +235,6 @@ fn hits_where_the_tagger_hears_no_drums_are_dropped() {
     assert_eq!(count(&tagger("drums.safetensors", 3.0)), (beat.len(), 0));
 }
 
-/// Ground truth of `examples/drum-kit-acoustic.flac` (a held-out kit): `examples/README.md`.
-fn truth() -> Vec<(f64, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let text = std::fs::read_to_string(root.join("drum-kit-acoustic.hits.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["time_s"].as_f64().unwrap(),
-                h["class"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// F-measure of `class`: a prediction counts when within 20 ms of an unmatched true hit.
-fn f_measure(pred: &[f64], truth: &[f64]) -> f64 {
-    let mut used = vec![false; truth.len()];
-    let mut tp = 0;
-    for &p in pred {
-        if let Some(k) = (0..truth.len()).find(|&k| !used[k] && (truth[k] - p).abs() <= 0.02) {
-            used[k] = true;
-            tp += 1;
-        }
-    }
-    if pred.is_empty() || truth.is_empty() {
-        return if pred.is_empty() && truth.is_empty() {
-            1.0
-        } else {
-            0.0
-        };
-    }
-    let (p, r) = (
-        tp as f64 / pred.len() as f64,
-        tp as f64 / truth.len() as f64,
-    );
-    if tp == 0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    }
-}
-
 /// The shipped hit model (embedded: `weights/` is committed) on the example clips it never
 /// heard: the held-out kit's kick, snare and hi-hat are found, and speech plays few drums.
 #[test]
@@ -309,7 +264,7 @@ fn shipped_hit_model_on_the_example_clips() {
         |label: &str| -> Vec<f64> { truth.iter().filter(|t| t.1 == label).map(|t| t.0).collect() };
     // Measured 2026-12-02 (hits-v0): 0.889, 0.714, 0.571; the floors catch a regression.
     for (label, floor) in [("Bass drum", 0.8), ("Snare drum", 0.6), ("Hi-hat", 0.45)] {
-        let f = f_measure(&predicted(label), &of(label));
+        let f = f_measure(&predicted(label), &example_kit_hits(label));
         assert!(f >= floor, "{label}: F {f:.3} below {floor}\n{out}");
     }
 

@@ -37,9 +37,9 @@ const HITS_PER_RUN: f64 = 8.0;
 
 /// The same for the hit classifications that may queue behind one model run.
 fn hits_budget_seconds(analyzer: &Analyzer) -> f64 {
-    analyzer
-        .hit_model()
-        .map_or(0.0, |m| HITS_PER_RUN * 2.0 * m.config().macs() as f64 / 10e9)
+    analyzer.hit_model().map_or(0.0, |m| {
+        HITS_PER_RUN * 2.0 * m.config().macs() as f64 / 10e9
+    })
 }
 
 /// Environment variable choosing the analysis backend: auto (default: a real GPU when there is

@@ -134,9 +134,19 @@ impl EditorApp {
             .into_iter()
             .map(|(slot, p)| serde_json::json!([names[slot], p]))
             .collect();
+        let marks = self.history.frames().flat_map(|f| f.hit_marks());
+        let (drum_marks, other_marks) = marks.fold((0, 0), |(d, o), m| {
+            if m.fired != 0 {
+                (d + 1, o)
+            } else {
+                (d, o + 1)
+            }
+        });
         let v = serde_json::json!({
             "tags": shown,
             "timeline_frames": self.history.len(),
+            "timeline_drum_hits": drum_marks,
+            "timeline_other_onsets": other_marks,
             "timeline_rows": timeline_view::rows(&self.history, names).len(),
             "status": status_line::text(&self.status),
         });

@@ -2,7 +2,9 @@
 //! signal, and what every build must do with it (kick notes on the hits, audio delayed exactly).
 
 use crate::clap_host::Output;
-use crate::model::{sigmoid, write_controlled_model, DRUM_TEST_LABELS};
+use crate::model::{
+    sigmoid, write_controlled_hit_model, write_controlled_model, DRUM_TEST_LABELS, KICK_HITS,
+};
 use crate::signals::{drums, rock_beat, Drum};
 use std::sync::Once;
 
@@ -15,6 +17,13 @@ pub fn setup() {
             let model = write_controlled_model("drums", DRUM_TEST_LABELS);
             // SAFETY: set once, before any test thread loads the plugin (Once blocks them).
             unsafe { std::env::set_var("AUDIO_MAMBA_MODEL", model) };
+        }
+        // Every onset is a kick to the hit model, so the kick notes land on every hit exactly
+        // as with the tag-only rule, and the hit path runs in every host test.
+        if std::env::var_os("AUDIO_MAMBA_HIT_MODEL").is_none() {
+            let hits = write_controlled_hit_model("kick-hits", KICK_HITS);
+            // SAFETY: as above.
+            unsafe { std::env::set_var("AUDIO_MAMBA_HIT_MODEL", hits) };
         }
     });
 }
@@ -139,4 +148,38 @@ pub fn check_drum_run(rate: f64, hits: &[(usize, Drum)], input: &[Vec<f32>], out
     };
     assert_eq!(cc_at(2200), Some((1, 7, 100)), "incoming CC passed on");
     assert_eq!(cc_at(2300), Some((0, 74, 0)), "incoming CC passed on");
+}
+
+/// Drum-transcription F-measure: a predicted hit counts when within 20 ms of a true hit not
+/// matched before (as drum-transcription benchmarks score).
+pub fn f_measure(pred: &[f64], truth: &[f64]) -> f64 {
+    let mut used = vec![false; truth.len()];
+    let mut tp = 0usize;
+    for &p in pred {
+        if let Some(k) = (0..truth.len()).find(|&k| !used[k] && (truth[k] - p).abs() <= 0.02) {
+            used[k] = true;
+            tp += 1;
+        }
+    }
+    if tp == 0 {
+        return 0.0;
+    }
+    let (p, r) = (tp as f64 / pred.len() as f64, tp as f64 / truth.len() as f64);
+    2.0 * p * r / (p + r)
+}
+
+/// The true hits of `class` in `examples/drum-kit-acoustic.flac` (a held-out kit), in seconds:
+/// `examples/drum-kit-acoustic.hits.json`.
+pub fn example_kit_hits(class: &str) -> Vec<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/drum-kit-acoustic.hits.json");
+    let text = std::fs::read_to_string(path).expect("examples/drum-kit-acoustic.hits.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("hits json");
+    v["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter(|h| h["class"] == class)
+        .map(|h| h["time_s"].as_f64().expect("time_s"))
+        .collect()
 }

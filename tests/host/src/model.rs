@@ -102,14 +102,31 @@ fn fixed_answer(
     safetensors::serialize(views, Some(info)).expect("serialize")
 }
 
-/// Writes `controlled_model(labels)` to a fresh file under the system temp dir.
-pub fn write_controlled_model(tag: &str, labels: &[(&str, &str, f32)]) -> PathBuf {
+/// Writes model bytes to `{tag}.safetensors` in this process's temp dir.
+fn write_temp(tag: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("audio-mamba-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("{tag}.safetensors"));
-    std::fs::write(&path, controlled_model(labels)).expect("write model");
+    std::fs::write(&path, bytes).expect("write model");
     path
 }
+
+/// Writes `controlled_model(labels)` to a fresh file under the system temp dir.
+pub fn write_controlled_model(tag: &str, labels: &[(&str, &str, f32)]) -> PathBuf {
+    write_temp(tag, &controlled_model(labels))
+}
+
+/// Writes `controlled_hit_model(labels)` to a fresh file under the system temp dir.
+pub fn write_controlled_hit_model(tag: &str, labels: &[(&str, &str, f32)]) -> PathBuf {
+    write_temp(tag, &controlled_hit_model(labels))
+}
+
+/// The host tests' hit model: every onset is a bass drum (0.98), never a snare or hi-hat.
+pub const KICK_HITS: &[(&str, &str, f32)] = &[
+    ("Bass drum", "/m/0bm02", 4.0),
+    ("Snare drum", "/m/06rvn", -4.0),
+    ("Hi-hat", "/m/03qtq", -4.0),
+];
 
 /// A model file of `config_json` with synthetic weights (for benchmarks of configs that have no
 /// trained file): each build attempt names the next tensor the config needs, which is added

@@ -7,8 +7,8 @@
 //! absent), so the notes and CCs the host receives can be predicted exactly.
 
 use audio_mamba_host_tests::checks::{
-    assert_passes_through, check_drum_run, drum_signal, kick_check, midi_in_probe, ms, setup,
-    stereo, ODD_BLOCKS,
+    assert_passes_through, check_drum_run, drum_signal, example_kit_hits, f_measure, kick_check,
+    midi_in_probe, ms, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::{
     load_entry, state_bytes, state_json, Instance, Output, Run,
@@ -323,7 +323,7 @@ fn no_model_at_all_passes_audio_without_events() {
     let out = Instance::new(&entry).run(&input, &Run::new(48_000.0, &[100, 1000]));
     // Untouched, apart from the latency delay the embedded model's analysis reports.
     assert_passes_through(&input, &out);
-    // The bundle embeds weights/audio-mamba.safetensors when it exists (plugin/build.rs): then
+    // The bundle embeds weights/audio-mamba.safetensors when it exists (engine/build.rs): then
     // the missing file is skipped for it, otherwise there is no model and so no MIDI at all.
     let embedded = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../weights/audio-mamba.safetensors")
@@ -473,4 +473,98 @@ fn gpu_backend_plays_the_kick_notes_on_the_hits() {
     let out = p.run(&input, &Run::new(rate, &[512]));
     assert_passes_through(&input, &out);
     kick_check(rate, &hits, &out, x.len());
+}
+
+/// Notes on `key` (after the reported latency), in seconds.
+fn note_times(out: &Output, key: i16, rate: f64) -> Vec<f64> {
+    out.notes
+        .iter()
+        .filter(|n| n.on && n.key == key && n.channel == 0)
+        .map(|n| (n.time as f64 - out.latency as f64) / rate)
+        .collect()
+}
+
+/// An example clip (mono, 32 kHz) at 48 kHz, as a DAW would play it.
+fn example_at_48k(name: &str) -> Vec<f32> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let d = amtag::audio::decode_mono(&path).unwrap();
+    audio_mamba_engine::resample::resample_mono(&d.samples, d.sample_rate, 48_000).unwrap()
+}
+
+/// The shipped models as a user gets them (embedded tagger and hit model, default parameters):
+/// on the held-out kit's groove each drum note is on its own drum, and speech (the example,
+/// and a rendered speech-like signal) plays at most one drum note per 10 s.
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let (ok, log) = child(
+            "shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech",
+            &[("AUDIO_MAMBA_CHILD", "1")],
+            &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
+        );
+        assert!(ok, "{log}");
+        return;
+    }
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let render = |x: &[f32]| {
+        let mut p = Instance::new(&entry);
+        p.set_offline(true);
+        let input = stereo(x);
+        let out = p.run(&input, &Run::new(rate, &[512]));
+        assert_passes_through(&input, &out);
+        out
+    };
+    let truth_text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/drum-kit-acoustic.hits.json"),
+    )
+    .unwrap();
+    let truth: serde_json::Value = serde_json::from_str(&truth_text).unwrap();
+    let of = |class: &str| -> Vec<f64> {
+        truth["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["class"] == class)
+            .map(|h| h["time_s"].as_f64().unwrap())
+            .collect()
+    };
+    let kit = render(&example_at_48k("drum-kit-acoustic.flac"));
+    // The aims are 0.9 (issue 17); the shipped hit model does not reach them (weights/README.md,
+    // "Hit model"). These floors sit under what it measures, to catch a regression.
+    for (class, key, floor) in [
+        ("Bass drum", 36, 0.8),
+        ("Snare drum", 38, 0.6),
+        ("Hi-hat", 42, 0.45),
+    ] {
+        let f = f_measure(&note_times(&kit, key, rate), &example_kit_hits(class));
+        eprintln!("held-out kit, {class}: F {f:.3}");
+        assert!(
+            f >= floor,
+            "{class}: F {f:.3} under {floor}: {:?}",
+            note_times(&kit, key, rate)
+        );
+    }
+    for (what, x) in [
+        ("speech example", example_at_48k("speech-belarusian.flac")),
+        ("speech-like signal", speech_like(rate as f32, 10.0)),
+    ] {
+        let out = render(&x);
+        let drums = out
+            .notes
+            .iter()
+            .filter(|n| n.on && (35..=81).contains(&n.key))
+            .count();
+        let per_10s = drums as f64 * 10.0 * rate / x.len() as f64;
+        eprintln!("{what}: {drums} drum notes ({per_10s:.2} per 10 s)");
+        assert!(
+            per_10s <= 1.0,
+            "{what}: {drums} drum notes: {:?}",
+            out.notes
+        );
+    }
 }

@@ -55,6 +55,11 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
         piano.trace
     );
     assert!(drums.screenshot.difference(&piano.screenshot) > 0.01);
+    // The timeline marks each classified hit: many on the drum clip's rows, none on the piano's.
+    let marks = |c: &audio_mamba_host_tests::editor_capture::Capture| {
+        c.trace["timeline_drum_hits"].as_u64().unwrap()
+    };
+    assert!(marks(&drums) >= 5 && marks(&piano) == 0, "{}\n{}", drums.trace, piano.trace);
     for c in [&drums, &piano] {
         assert!(
             c.trace["timeline_frames"].as_u64().unwrap() >= 20,
