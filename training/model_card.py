@@ -228,8 +228,8 @@ def main():
       f"{crops:,} crops; {hours:.2f} h wall on the 2-vCPU development VM, {2 * hours:.1f} CPU-hours, 0 GPU-hours "
       f"(no GPU machine was lent to these sessions).")
     w("- Schedule: AdamW (fused), lr 1.5e-3, 500 warmup steps, cosine decay; planned for 40,000 steps, shortened "
-      "to 12,000 at step 6,400 once validation had been flat at the peak rate for 3,000 steps "
-      "(`training/resume_long_run.sh`).")
+      "to 12,000 at step 6,400 once validation had been flat at the peak rate for 3,000 steps, and to 10,000 at "
+      "step 8,100 so that the decay ended within the session (`training/resume_long_run.sh`).")
     w(f"- Best validation mAP {fmt(best_val, 4)} (the checkpoint shipped). Validation curve:\n")
     w("| step | " + " | ".join(str(k) for k, _ in vals) + " |")
     w("| --- | " + " | ".join("---" for _ in vals) + " |")
