@@ -259,9 +259,6 @@ fn shipped_hit_model_on_the_example_clips() {
             .map(|h| h["time_s"].as_f64().unwrap())
             .collect()
     };
-    let truth = truth();
-    let of =
-        |label: &str| -> Vec<f64> { truth.iter().filter(|t| t.1 == label).map(|t| t.0).collect() };
     // Measured 2026-12-02 (hits-v0): 0.889, 0.714, 0.571; the floors catch a regression.
     for (label, floor) in [("Bass drum", 0.8), ("Snare drum", 0.6), ("Hi-hat", 0.45)] {
         let f = f_measure(&predicted(label), &example_kit_hits(label));

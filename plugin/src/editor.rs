@@ -135,13 +135,17 @@ impl EditorApp {
             .map(|(slot, p)| serde_json::json!([names[slot], p]))
             .collect();
         let marks = self.history.frames().flat_map(|f| f.hit_marks());
-        let (drum_marks, other_marks) = marks.fold((0, 0), |(d, o), m| {
-            if m.fired != 0 {
-                (d + 1, o)
-            } else {
-                (d, o + 1)
-            }
-        });
+        let (drum_marks, other_marks) =
+            marks.fold(
+                (0, 0),
+                |(d, o), m| {
+                    if m.fired != 0 {
+                        (d + 1, o)
+                    } else {
+                        (d, o + 1)
+                    }
+                },
+            );
         let v = serde_json::json!({
             "tags": shown,
             "timeline_frames": self.history.len(),

@@ -164,7 +164,10 @@ pub fn f_measure(pred: &[f64], truth: &[f64]) -> f64 {
     if tp == 0 {
         return 0.0;
     }
-    let (p, r) = (tp as f64 / pred.len() as f64, tp as f64 / truth.len() as f64);
+    let (p, r) = (
+        tp as f64 / pred.len() as f64,
+        tp as f64 / truth.len() as f64,
+    );
     2.0 * p * r / (p + r)
 }
 

@@ -59,7 +59,12 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
     let marks = |c: &audio_mamba_host_tests::editor_capture::Capture| {
         c.trace["timeline_drum_hits"].as_u64().unwrap()
     };
-    assert!(marks(&drums) >= 5 && marks(&piano) == 0, "{}\n{}", drums.trace, piano.trace);
+    assert!(
+        marks(&drums) >= 5 && marks(&piano) == 0,
+        "{}\n{}",
+        drums.trace,
+        piano.trace
+    );
     for c in [&drums, &piano] {
         assert!(
             c.trace["timeline_frames"].as_u64().unwrap() >= 20,
