@@ -513,7 +513,9 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
     let render = |x: &[f32]| {
         let mut p = Instance::new(&entry);
         p.set_offline(true);
-        let input = stereo(x);
+        // A mono clip on a stereo track: both channels the same, so the analysed mix is the clip
+        // at its own level (the hit model hears level; `stereo` would put it 12 dB down).
+        let input = vec![x.to_vec(), x.to_vec()];
         let out = p.run(&input, &Run::new(rate, &[512]));
         assert_passes_through(&input, &out);
         out
@@ -524,10 +526,10 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
     let heard = (clip.len() as f64 - kit.latency as f64) / rate;
     // The aims are 0.9 (issue 17); the shipped hit model does not reach them (weights/README.md,
     // "Hit model"). These floors sit under what it measures (2026-12-02, 48 kHz: kick 0.889,
-    // snare 0.545), to catch a regression.
+    // snare 0.769, hi-hat 0.556), to catch a regression.
     for (class, key, floor) in [
         ("Bass drum", 36, 0.8),
-        ("Snare drum", 38, 0.5),
+        ("Snare drum", 38, 0.6),
         ("Hi-hat", 42, 0.45),
     ] {
         let truth: Vec<f64> = example_kit_hits(class)
