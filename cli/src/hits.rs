@@ -84,18 +84,21 @@ pub fn find_hits(
             })
             .collect();
         classes.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        if classes.is_empty() {
+            continue;
+        }
         let t = o as f64 / rate as f64;
         let drums_here = drum_frames
             .as_ref()
             .is_none_or(|f| f.iter().any(|&(a, b, p)| a <= t && t < b && p >= DRUM_VETO));
-        if !classes.is_empty() && !drums_here {
-            vetoed += 1;
-        } else if !classes.is_empty() {
+        if drums_here {
             hits.push(Hit {
-                time_s: o as f64 / rate as f64,
+                time_s: t,
                 level_db: scores.level_db,
                 classes,
             });
+        } else {
+            vetoed += 1;
         }
     }
     Ok(FileHits {

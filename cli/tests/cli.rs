@@ -1,48 +1,12 @@
 //! `amtag` end to end: real files of several formats, rates and channel counts, bad input.
 
+mod common;
+
+use common::{amtag, tmpdir, write_wav};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn model() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/golden-a.safetensors")
-}
-
-fn amtag(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_amtag"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-/// 16-bit PCM WAV writer (a few lines; the test needs no decoder dependency of its own).
-fn write_wav(path: &Path, rate: u32, channels: u16, frames: &[Vec<f32>]) {
-    let data: Vec<u8> = frames
-        .iter()
-        .flat_map(|f| {
-            f.iter()
-                .flat_map(|&s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-        })
-        .collect();
-    let mut b = Vec::new();
-    b.extend(b"RIFF");
-    b.extend((36 + data.len() as u32).to_le_bytes());
-    b.extend(b"WAVEfmt ");
-    b.extend(16u32.to_le_bytes());
-    b.extend(1u16.to_le_bytes());
-    b.extend(channels.to_le_bytes());
-    b.extend(rate.to_le_bytes());
-    b.extend((rate * channels as u32 * 2).to_le_bytes());
-    b.extend((channels * 2).to_le_bytes());
-    b.extend(16u16.to_le_bytes());
-    b.extend(b"data");
-    b.extend((data.len() as u32).to_le_bytes());
-    b.extend(data);
-    std::fs::write(path, b).unwrap();
 }
 
 fn tone(rate: u32, channels: u16, seconds: f32, hz: f32) -> Vec<Vec<f32>> {
@@ -52,13 +16,6 @@ fn tone(rate: u32, channels: u16, seconds: f32, hz: f32) -> Vec<Vec<f32>> {
             vec![v; channels as usize]
         })
         .collect()
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("amtag-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]

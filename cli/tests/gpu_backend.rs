@@ -2,6 +2,8 @@
 //! the flag or AMTAG_BACKEND and is reported. Skips without a GPU adapter unless
 //! AMTAG_REQUIRE_GPU=1 (lavapipe counts: it is asked for explicitly).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -12,30 +14,15 @@ fn model() -> PathBuf {
 /// A 16-bit mono WAV of `seconds` of a chirp plus a tone.
 fn wav(rate: u32, seconds: f32) -> PathBuf {
     let n = (rate as f32 * seconds) as usize;
-    let data: Vec<u8> = (0..n)
-        .flat_map(|i| {
+    let x: Vec<f32> = (0..n)
+        .map(|i| {
             let t = i as f32 / rate as f32;
-            let v = 0.3 * (2.0 * std::f32::consts::PI * (200.0 + 900.0 * t) * t).sin()
-                + 0.1 * (2.0 * std::f32::consts::PI * 440.0 * t).sin();
-            ((v * 32767.0) as i16).to_le_bytes()
+            0.3 * (2.0 * std::f32::consts::PI * (200.0 + 900.0 * t) * t).sin()
+                + 0.1 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
         })
         .collect();
-    let mut b = Vec::new();
-    b.extend(b"RIFF");
-    b.extend((36 + data.len() as u32).to_le_bytes());
-    b.extend(b"WAVEfmt ");
-    b.extend(16u32.to_le_bytes());
-    b.extend(1u16.to_le_bytes());
-    b.extend(1u16.to_le_bytes());
-    b.extend(rate.to_le_bytes());
-    b.extend((rate * 2).to_le_bytes());
-    b.extend(2u16.to_le_bytes());
-    b.extend(16u16.to_le_bytes());
-    b.extend(b"data");
-    b.extend((data.len() as u32).to_le_bytes());
-    b.extend(data);
     let p = std::env::temp_dir().join(format!("amtag-gpu-{}.wav", std::process::id()));
-    std::fs::write(&p, b).unwrap();
+    common::write_mono_wav(&p, rate, &x);
     p
 }
 

@@ -6,48 +6,12 @@ use audio_mamba_host_tests::model::{controlled_hit_model, controlled_model};
 use audio_mamba_host_tests::signals::{drums, rock_beat};
 use midly::{MidiMessage, Smf, Timing, TrackEventKind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn amtag(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_amtag"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod common;
+use common::{amtag, write_mono_wav as write_wav};
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("amtag-hits-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Mono 16-bit WAV.
-fn write_wav(path: &Path, rate: u32, x: &[f32]) {
-    let data: Vec<u8> = x
-        .iter()
-        .flat_map(|&s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-        .collect();
-    let mut b = Vec::new();
-    b.extend(b"RIFF");
-    b.extend((36 + data.len() as u32).to_le_bytes());
-    b.extend(b"WAVEfmt ");
-    b.extend(16u32.to_le_bytes());
-    b.extend(1u16.to_le_bytes());
-    b.extend(1u16.to_le_bytes());
-    b.extend(rate.to_le_bytes());
-    b.extend((rate * 2).to_le_bytes());
-    b.extend(2u16.to_le_bytes());
-    b.extend(16u16.to_le_bytes());
-    b.extend(b"data");
-    b.extend((data.len() as u32).to_le_bytes());
-    b.extend(data);
-    std::fs::write(path, b).unwrap();
+    common::tmpdir(&format!("hits-{name}"))
 }
 
 /// A hit model that calls every hit a bass drum (0.98) and nothing else (0.02).

@@ -118,10 +118,6 @@ impl HitClassifier {
         self.runner.model()
     }
 
-    pub fn runner(&self) -> &Runner {
-        &self.runner
-    }
-
     /// The GPU failure that just moved the classifier to the CPU, once.
     pub fn take_gpu_failure(&mut self) -> Option<String> {
         self.runner.take_gpu_failure()

@@ -83,9 +83,8 @@ pub fn start(
     nice_plug::nice_log!("{}", loaded.message);
     status.set_message(loaded.message.clone());
     let model = loaded.model.clone().ok_or_else(|| loaded.message.clone())?;
-    let old = session.take();
-    let (old_tagger, old_hits) = match old {
-        Some(o) => (Some(o.tagger), o.hits),
+    let (old_tagger, old_hits) = match session.take() {
+        Some(Sessions { tagger, hits }) => (Some(tagger), hits),
         None => (None, None),
     };
     let runner = match old_tagger {

@@ -23,6 +23,16 @@ fn analyzer(rate: u32, hop: f32) -> (Analyzer, Settings) {
     )
 }
 
+/// (position, key) of every note-on.
+fn note_ons(ev: &[Event]) -> Vec<(u64, u8)> {
+    ev.iter()
+        .filter_map(|e| match e.msg {
+            Msg::NoteOn { key, .. } => Some((e.pos, key)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Pushes `x` in blocks of the given sizes (cycled), running every due window.
 fn analyse(an: &mut Analyzer, s: &Settings, x: &[f32], blocks: &[usize]) -> Vec<Event> {
     let mut events = Vec::new();
@@ -53,13 +63,7 @@ fn drum_notes_land_on_the_onsets_and_ccs_carry_the_probabilities() {
             "events out of order"
         );
         // The model says "bass drum" everywhere: one kick note per hit, none for snare or hat.
-        let ons: Vec<(u64, u8)> = ev
-            .iter()
-            .filter_map(|e| match e.msg {
-                Msg::NoteOn { key, .. } => Some((e.pos, key)),
-                _ => None,
-            })
-            .collect();
+        let ons = note_ons(&ev);
         assert!(ons.iter().all(|&(_, k)| k == 36), "{ons:?}");
         let last_analysed = an.host_pos() - (r * 0.3) as u64;
         let expected: Vec<usize> = hits
@@ -246,13 +250,7 @@ fn with_a_hit_model_each_onset_plays_only_the_drum_it_was() {
             ev.windows(2).all(|w| w[0].pos <= w[1].pos),
             "events out of order"
         );
-        let ons: Vec<(u64, u8)> = ev
-            .iter()
-            .filter_map(|e| match e.msg {
-                Msg::NoteOn { key, .. } => Some((e.pos, key)),
-                _ => None,
-            })
-            .collect();
+        let ons = note_ons(&ev);
         // The tagger's kick tag is open (0.998), its snare tag closed: the hit model decides.
         assert!(ons.iter().all(|&(_, k)| k == 38), "{ons:?}");
         let due = an.host_pos() - an.analysis_delay();
