@@ -15,12 +15,14 @@
 # STEPS=17,000: a warm restart (the cosine at 9,000/17,000 gives 6.8e-4) whose decay fits in one
 # session with the shipping step after it: with the machine to itself the run makes about 6,500
 # steps an hour (13,500 was set first and changed at step 9,200, once that speed was measured).
-# A lost session had done 9,000 -> 16,000 the same way, validation 0.5464 -> 0.5525, but its
-# commits did not land.
+# At step 12,100 it became 15,000 (lr 2.9e-4 -> 1.3e-4): the session's Rust builds slowed the
+# run to about 4,500 steps an hour, and shipping needs the last 50 minutes of the session.
+# Validation 0.5359 at 10,000 (0.536 before the restart). A lost session had done
+# 9,000 -> 16,000 the same way, validation 0.5464 -> 0.5525, but its commits did not land.
 set -euo pipefail
 cd "$(dirname "$0")"
 NAME=${NAME:-plugin29-m}
-STEPS=${STEPS:-17000}
+STEPS=${STEPS:-15000}
 # Each committed checkpoint adds 35 MiB to the session's submission, which may hold at most
 # 256 MiB of diffs: a run commits every 80 minutes (two or three times in a 3-hour session).
 DATA=../data
