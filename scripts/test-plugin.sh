@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the plugin bundles and runs the host tests: the .clap in clack-host (release bundle,
 # and a debug bundle built with assert_process_allocs, which aborts on any allocation in
-# process()), the editor under Xvfb, the .vst3 in our own VST3 host and in pedalboard. Called
-# by scripts/test-all.sh after `cargo test`, whose release build the bundle reuses.
+# process()), the editor under Xvfb, the .vst3 in our own VST3 host and in pedalboard, and the
+# stripped distribution copies. Called by scripts/test-all.sh after
+# `cargo test`, whose release build the bundle reuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -38,3 +39,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 AUDIO_MAMBA_MODEL=$root/tests/golden/golden-a.safetensors \
   "$venv/bin/python" -m pytest -q tests/host/python
+
+# The stripped bundles and zips handed to users (target/dist).
+./scripts/check-dist.sh

@@ -100,16 +100,20 @@ pub fn start(
     line.push_str("; ");
     line.push_str(&attach_hit_model(&mut analyzer, old_hits));
     status.set_message(line);
+    let poll = worker::POLL.as_secs_f64() * s.rate as f64;
+    let delay = analyzer.analysis_delay()
+        + ((model_budget_seconds(&model) + hits_budget_seconds(&analyzer)) * s.rate as f64 + poll)
+            .ceil() as u64
+        + 2 * s.max_block as u64;
     let latency = if params.latency_compensation.value() {
-        let poll = worker::POLL.as_secs_f64() * s.rate as f64;
-        analyzer.analysis_delay()
-            + ((model_budget_seconds(&model) + hits_budget_seconds(&analyzer)) * s.rate as f64
-                + poll)
-                .ceil() as u64
-            + 2 * s.max_block as u64
+        delay
     } else {
         0
     };
+    // After this much silence the windows hold nothing but silence and their events are out.
+    let sleep_after = delay
+        + ((model.config().clip_seconds() + f64::from(params.hop.value())) * s.rate as f64).ceil()
+            as u64;
     status.latency_samples.store(latency, Ordering::Relaxed);
     status.sample_rate.store(s.rate, Ordering::Relaxed);
     let (frames_tx, frames_rx) = timeline::channel();
@@ -128,7 +132,13 @@ pub fn start(
     )?;
     Ok((
         worker,
-        Realtime::new(Some((feed_tx, ev_rx)), s.channels, latency, s.offline),
+        Realtime::new(
+            Some((feed_tx, ev_rx)),
+            s.channels,
+            latency,
+            s.offline,
+            sleep_after,
+        ),
     ))
 }
 

@@ -2,6 +2,10 @@
 //! model windows every hop, each onset classified by the hit model once its window is in, timed
 //! MIDI events out. Everything here is a deterministic function of the input and the
 //! parameters, which is what makes offline renders repeatable.
+//!
+//! Silence is not analysed twice: a window that holds nothing but silence after another such
+//! window of the same length reuses that window's prediction (the model is deterministic, so
+//! the events are the ones a run would give) instead of running the model.
 
 use crate::events::{Event, EventGen, Hit, Msg, Rule, Timing};
 use crate::resample::Stream;
@@ -33,6 +37,20 @@ struct Item {
     continued: bool,
 }
 
+/// Input at or below this magnitude counts as silence (as on the audio thread).
+const SILENCE: f32 = 1e-6;
+
+/// The last window's probabilities, from which its stretches are queued; when that window held
+/// only silence, the next silent windows of the same length reuse them.
+struct LastPrediction {
+    /// Length (model samples) of the silent window they came from; None when not silent.
+    silent_len: Option<usize>,
+    clip: Vec<f32>,
+    /// `[steps][classes]`, empty without framewise output.
+    frames: Vec<f32>,
+    steps: usize,
+}
+
 /// The hit model's part of the analysis.
 struct HitPath {
     clf: HitClassifier,
@@ -59,6 +77,11 @@ pub struct Analyzer {
     /// Model-rate history, ring indexed by model sample number.
     hist: Vec<f32>,
     produced: u64,
+    /// Model sample from which the history has been silent up to `produced`.
+    quiet_since: u64,
+    last: LastPrediction,
+    reuse_silence: bool,
+    silent_windows: u64,
     next_end: u64,
     /// Host position of model sample 0 (moves on after a gap).
     origin: u64,
@@ -90,7 +113,17 @@ impl Analyzer {
         let percussive = slot_label.map(|l| l.is_some_and(|i| drum_note(&cfg.labels[i]).is_some()));
         let drumish = slot_label.map(|l| l.is_some_and(|i| says_drums(&cfg.labels[i])));
         let rate = host_rate as f32;
+        let (classes, steps) = (cfg.num_classes(), cfg.frame_steps().unwrap_or(0));
         Ok(Self {
+            quiet_since: 0,
+            last: LastPrediction {
+                silent_len: None,
+                clip: Vec::with_capacity(classes),
+                frames: Vec::with_capacity(classes * steps),
+                steps: 0,
+            },
+            reuse_silence: true,
+            silent_windows: 0,
             hit_path: None,
             stretch_hits: Vec::with_capacity(64),
             drumish,
@@ -170,6 +203,18 @@ impl Analyzer {
         self.timeline = Some(tx);
     }
 
+    /// Whether silent windows reuse the last silent prediction (on by default; off only to
+    /// compare against running every window).
+    pub fn set_reuse_silence(&mut self, on: bool) {
+        self.reuse_silence = on;
+        self.last.silent_len = None;
+    }
+
+    /// Windows that reused a silent prediction instead of running the model.
+    pub fn silent_windows(&self) -> u64 {
+        self.silent_windows
+    }
+
     /// Bit per slot: its gate is open.
     pub fn gates(&self) -> u32 {
         self.gen.gates()
@@ -221,11 +266,15 @@ impl Analyzer {
                 .onsets
                 .extend(self.new_onsets.iter().map(|&o| Hit::unclassified(o))),
         }
-        let (hist, produced) = (&mut self.hist, &mut self.produced);
+        let (hist, produced, quiet) = (&mut self.hist, &mut self.produced, &mut self.quiet_since);
         let n = hist.len() as u64;
         self.resampler.push(x, &mut |v| {
-            hist[(*produced % n) as usize] = if v.is_finite() { v } else { 0.0 };
+            let v = if v.is_finite() { v } else { 0.0 };
+            hist[(*produced % n) as usize] = v;
             *produced += 1;
+            if v.abs() > SILENCE {
+                *quiet = *produced;
+            }
         });
         self.host_pos = pos + x.len() as u64;
     }
@@ -238,6 +287,7 @@ impl Analyzer {
         self.det.reset(pos);
         self.hist.fill(0.0);
         (self.produced, self.next_end, self.origin, self.host_pos) = (0, self.hop, pos, pos);
+        self.quiet_since = 0;
         self.onsets.clear();
         if let Some(h) = self.hit_path.as_mut() {
             h.waiting.clear();
@@ -268,6 +318,28 @@ impl Analyzer {
         self.next_end += self.hop;
         let len = ((s.window_seconds as f64 * self.model_rate as f64) as usize)
             .clamp(self.hop as usize, self.clip);
+        let silent = self.quiet_since <= end.saturating_sub(len as u64);
+        let reuse = self.reuse_silence && silent && self.last.silent_len == Some(len);
+        if reuse {
+            self.silent_windows += 1;
+        } else {
+            self.fill_window(end, len);
+            let pred = self.runner.run(&self.window).map_err(|e| e.to_string())?;
+            let keep = &mut self.last;
+            keep.silent_len = silent.then_some(len);
+            keep.clip.clear();
+            keep.clip.extend_from_slice(pred.clip_probs);
+            keep.frames.clear();
+            keep.frames
+                .extend_from_slice(pred.frame_probs.unwrap_or(&[]));
+            keep.steps = pred.steps;
+        }
+        Ok(self.queue_items(end))
+    }
+
+    /// Copies the window of `len` model samples ending at `end` from the history, zeros before
+    /// the stream's start and in front of a window shorter than the model's.
+    fn fill_window(&mut self, end: u64, len: usize) {
         let n = self.hist.len() as u64;
         let lead = self.clip - len;
         self.window[..lead].fill(0.0);
@@ -279,17 +351,19 @@ impl Analyzer {
                 self.hist[(m as u64 % n) as usize]
             };
         }
+    }
+
+    /// Queues the stretches of the hop ending at `end` with the last window's probabilities;
+    /// returns the newest stretch's.
+    fn queue_items(&mut self, end: u64) -> [f32; SLOTS] {
         let (clip, hop, slot_label) = (self.clip, self.hop, self.slot_label);
         let (origin, ratio) = (self.origin, self.host_rate as f64 / self.model_rate as f64);
         let to_host = |m: u64| origin + (m as f64 * ratio).round() as u64;
-        let pred = self.runner.run(&self.window).map_err(|e| e.to_string())?;
+        let pred = &self.last;
+        let classes = pred.clip.len();
         // Frames are aligned to the window's end; those overlapping the new hop become items.
-        let classes = pred.classes;
-        let steps = if pred.frame_probs.is_some() {
-            pred.steps
-        } else {
-            1
-        };
+        let framewise = !pred.frames.is_empty();
+        let steps = if framewise { pred.steps } else { 1 };
         let span = (end - hop, end);
         let first = end as i64 - clip as i64;
         let mut latest = [0.0f32; SLOTS];
@@ -301,9 +375,10 @@ impl Analyzer {
                 continue;
             }
             let (a, b) = (a as u64, b as u64);
-            let p = match pred.frame_probs {
-                Some(f) => &f[t * classes..(t + 1) * classes],
-                None => pred.clip_probs,
+            let p = if framewise {
+                &pred.frames[t * classes..(t + 1) * classes]
+            } else {
+                &pred.clip[..]
             };
             let probs: [f32; SLOTS] = std::array::from_fn(|i| slot_label[i].map_or(0.0, |l| p[l]));
             latest = probs;
@@ -314,7 +389,7 @@ impl Analyzer {
                 continued: false,
             });
         }
-        Ok(latest)
+        latest
     }
 
     /// Classifies the waiting onsets whose windows are complete in the model-rate history.

@@ -1,6 +1,6 @@
 //! The analysis signal from the audio thread to the worker: a wait-free sample ring plus a
-//! three-state handshake so that, after the ring overflowed, the worker learns exactly where the
-//! audio resumes (every event needs an exact stream position).
+//! small handshake so that, after the ring overflowed or the feed was paused (bypass), the
+//! worker learns exactly where the audio resumes (every event needs an exact stream position).
 
 use crate::delay::finite_or_zero;
 use rtrb::{Consumer, Producer, RingBuffer};
@@ -13,6 +13,8 @@ const STREAMING: u8 = 0;
 const OVERFLOWED: u8 = 1;
 /// The worker drained the ring; the audio thread resumes at its next block.
 const RESUME: u8 = 2;
+/// The audio thread stopped feeding on purpose (bypass): like an overflow, but nothing is lost.
+const PAUSED: u8 = 3;
 
 #[derive(Default)]
 struct Shared {
@@ -50,16 +52,32 @@ pub fn feed(capacity: usize) -> (FeedTx, FeedRx) {
 }
 
 impl FeedTx {
+    /// Stops feeding until the next `push_mix`, which the worker then sees as a new start (its
+    /// analysis restarts there). Wait-free.
+    pub fn pause(&mut self) {
+        let s = &self.shared;
+        if s.state.load(Ordering::Acquire) == STREAMING {
+            s.state.store(PAUSED, Ordering::Release);
+        }
+    }
+
+    /// Paused, and the worker has not taken it up yet (a push now would be dropped).
+    pub fn paused(&self) -> bool {
+        self.shared.state.load(Ordering::Acquire) == PAUSED
+    }
+
     /// Pushes the mono mix of the first `n` samples of `channels`, which start at stream
     /// position `pos`; non-finite results become 0. Wait-free; when the ring is full the block
-    /// is dropped and counted.
-    pub fn push_mix(&mut self, pos: u64, channels: &[&mut [f32]], n: usize) {
+    /// is dropped and counted. Returns whether the block went in.
+    pub fn push_mix(&mut self, pos: u64, channels: &[&mut [f32]], n: usize) -> bool {
         let s = &self.shared;
         match s.state.load(Ordering::Acquire) {
             OVERFLOWED => {
                 s.lost_samples.fetch_add(n as u64, Ordering::Relaxed);
-                return;
+                return false;
             }
+            // The worker has not drained the paused ring yet: this block is not analysed.
+            PAUSED => return false,
             RESUME => {
                 s.resume_pos.store(pos, Ordering::Relaxed);
                 s.state.store(STREAMING, Ordering::Release);
@@ -69,7 +87,7 @@ impl FeedTx {
         let Ok(mut chunk) = self.ring.write_chunk_uninit(n) else {
             s.lost_samples.fetch_add(n as u64, Ordering::Relaxed);
             s.state.store(OVERFLOWED, Ordering::Release);
-            return;
+            return false;
         };
         let (a, b) = chunk.as_mut_slices();
         let split = a.len();
@@ -77,6 +95,7 @@ impl FeedTx {
         mix_into(b, channels, split);
         // SAFETY: mix_into wrote every slot of both slices.
         unsafe { chunk.commit_all() };
+        true
     }
 }
 
@@ -142,8 +161,8 @@ impl FeedRx {
             out[a.len()..n].copy_from_slice(b);
             chunk.commit_all();
             self.pos = Some(start + n as u64);
-        } else if s.state.load(Ordering::Acquire) == OVERFLOWED {
-            // Drained: everything pushed before the overflow has been read.
+        } else if matches!(s.state.load(Ordering::Acquire), OVERFLOWED | PAUSED) {
+            // Drained: everything pushed before the overflow or pause has been read.
             self.pos = None;
             s.state.store(RESUME, Ordering::Release);
         }
@@ -161,7 +180,7 @@ mod tests {
         let mut buf = [0.0; 16];
         let push = |tx: &mut FeedTx, pos: u64, mut x: Vec<f32>| {
             let n = x.len();
-            tx.push_mix(pos, &[&mut x[..]], n)
+            tx.push_mix(pos, &[&mut x[..]], n);
         };
         push(&mut tx, 0, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         push(&mut tx, 6, vec![100.0; 6]); // does not fit: dropped
@@ -178,5 +197,26 @@ mod tests {
         tx.push_mix(18, &[&mut l[..], &mut r[..]], 2);
         assert_eq!(rx.pop(&mut buf), (17, 3));
         assert_eq!(&buf[..3], &[9.0, 2.0, 0.0]);
+    }
+
+    #[test]
+    fn a_pause_resumes_at_the_next_push_without_counting_losses() {
+        let (mut tx, mut rx) = feed(64);
+        let mut buf = [0.0; 16];
+        let mut x = [1.0f32; 4];
+        assert!(tx.push_mix(0, &[&mut x[..]], 4));
+        tx.pause();
+        assert!(tx.paused());
+        // Not drained yet: a block pushed now is not taken, and not counted as lost.
+        assert!(!tx.push_mix(4, &[&mut x[..]], 4));
+        assert_eq!(rx.pop(&mut buf), (0, 4));
+        assert_eq!(rx.pop(&mut buf).1, 0); // drained: waits for the resume position
+        assert!(!tx.paused());
+        assert_eq!(rx.pop(&mut buf).1, 0);
+        let mut y = [2.0f32; 3];
+        assert!(tx.push_mix(1000, &[&mut y[..]], 3));
+        assert_eq!(rx.pop(&mut buf), (1000, 3));
+        assert_eq!(&buf[..3], &[2.0; 3]);
+        assert_eq!(rx.lost_samples(), 0);
     }
 }

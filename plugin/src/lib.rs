@@ -149,7 +149,7 @@ impl Plugin for AudioMamba {
             }
             Err(e) => {
                 self.status.set_message(e);
-                Realtime::new(None, channels, 0, offline)
+                Realtime::new(None, channels, 0, offline, 0)
             }
         };
         context.set_latency_samples(rt.latency.min(u32::MAX as u64) as u32);
@@ -181,17 +181,18 @@ impl Plugin for AudioMamba {
             self.restart_requested = true;
             context.request_restart();
         }
+        let bypass = self.params.bypass.value();
         match self.rt.as_mut() {
-            Some(rt) => rt.process(buffer, context, self.worker.as_ref(), &self.status),
+            Some(rt) => rt.process(buffer, context, self.worker.as_ref(), &self.status, bypass),
             None => {
                 for ch in buffer.as_slice() {
                     ch.iter_mut()
                         .filter(|x| !x.is_finite())
                         .for_each(|x| *x = 0.0);
                 }
+                ProcessStatus::Normal
             }
         }
-        ProcessStatus::Normal
     }
 
     fn deactivate(&mut self) {

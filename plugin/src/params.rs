@@ -11,6 +11,9 @@ pub const OFF: i32 = -1;
 
 #[derive(Params)]
 pub struct PluginParams {
+    /// The host's bypass switch: audio passes with the same latency, no MIDI of ours.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
     /// Seconds of audio the model sees per run (clamped to the model's own window).
     #[id = "window"]
     pub window: FloatParam,
@@ -102,6 +105,7 @@ impl PluginParams {
     pub fn new(labels: &[Label]) -> Self {
         let slots = slot_labels(labels);
         Self {
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
             window: FloatParam::new(
                 "Analysis window",
                 10.0,

@@ -1,6 +1,12 @@
 //! The audio thread's side: feeds the analysis ring, delays the audio by the reported latency and
 //! sends the worker's events when their time comes, merged with the incoming MIDI. Every buffer
 //! here is sized at activation; `process` only slices.
+//!
+//! Bypass keeps the delay (no jump in latency) and the incoming MIDI, ends our sounding notes and
+//! stops feeding the analysis, which starts afresh where bypass ends. Sleep: once the input has
+//! been silent for `sleep_after` samples (the latency plus a window and a hop: every event the
+//! sound before the silence can cause has been sent by then), no note of ours is on and no event
+//! is queued, `process` tells the host it may stop calling it until the input is not silent.
 
 use crate::delay::Delay;
 use crate::events::{Event, Msg};
@@ -17,6 +23,8 @@ use std::time::Duration;
 const MAX_EVENTS_PER_BLOCK: usize = 512;
 /// Longest an offline render waits for one block's analysis.
 const OFFLINE_WAIT: Duration = Duration::from_secs(60);
+/// Input at or below this magnitude counts as silence (-120 dBFS, below any 24-bit dither).
+const SILENCE: f32 = 1e-6;
 
 pub struct Realtime {
     /// None without a model: audio still passes (and is still delayed, as reported).
@@ -26,6 +34,14 @@ pub struct Realtime {
     pub latency: u64,
     pub offline: bool,
     pub pos: u64,
+    /// Silent input samples up to `pos`, and how many make the plugin sleep-ready.
+    quiet: u64,
+    sleep_after: u64,
+    /// Our notes that are on: one bit per key, per channel.
+    notes_on: [u128; 16],
+    bypassed: bool,
+    /// Events queued for positions before this one belong to the stream before a bypass.
+    resumed_at: u64,
 }
 
 fn to_note_event<S>(e: &Event, timing: u32) -> NoteEvent<S> {
@@ -55,11 +71,14 @@ fn to_note_event<S>(e: &Event, timing: u32) -> NoteEvent<S> {
 }
 
 impl Realtime {
+    /// `sleep_after`: silent input samples after which the plugin may sleep (see the module
+    /// comment).
     pub fn new(
         link: Option<(FeedTx, Consumer<Event>)>,
         channels: usize,
         latency: u64,
         offline: bool,
+        sleep_after: u64,
     ) -> Self {
         Self {
             link,
@@ -67,22 +86,48 @@ impl Realtime {
             latency,
             offline,
             pos: 0,
+            quiet: 0,
+            sleep_after: sleep_after.max(latency),
+            notes_on: [0; 16],
+            bypassed: false,
+            resumed_at: 0,
         }
     }
 
+    /// Processes one block: `Normal` when the host may let the plugin sleep, else a tail as
+    /// long as `sleep_after`.
     pub fn process<P: Plugin>(
         &mut self,
         buffer: &mut Buffer,
         context: &mut impl ProcessContext<P>,
         worker: Option<&Worker>,
         status: &Status,
-    ) {
+        bypass: bool,
+    ) -> ProcessStatus {
         let n = buffer.samples();
         let chans = buffer.as_slice();
-        if let Some((feed, _)) = self.link.as_mut() {
-            feed.push_mix(self.pos, chans, n);
-        }
-        if let (true, Some(w)) = (self.offline, worker) {
+        self.quiet = match trailing_silence(chans, n) {
+            k if k == n => self.quiet + n as u64,
+            k => k as u64,
+        };
+        let fed = match self.link.as_mut() {
+            Some((feed, _)) if bypass => {
+                feed.pause();
+                false
+            }
+            Some((feed, _)) => {
+                if let (true, Some(w)) = (self.offline && feed.paused(), worker) {
+                    // The worker takes up the pause before the audio after a bypass goes in, or
+                    // a fast render would drop it: bounces must not depend on timing.
+                    if !w.wait_for(|| !feed.paused(), OFFLINE_WAIT) {
+                        status.offline_timeouts.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                feed.push_mix(self.pos, chans, n)
+            }
+            None => false,
+        };
+        if let (true, true, Some(w)) = (fed, self.offline, worker) {
             // Bounces must not depend on timing: this block's analysis is finished first.
             if !w.wait_idle(self.pos + n as u64, OFFLINE_WAIT) {
                 status.offline_timeouts.fetch_add(1, Ordering::Relaxed);
@@ -90,38 +135,114 @@ impl Realtime {
         }
         self.delay.process(chans);
 
-        let end = self.pos + n as u64;
         let mut incoming = context.next_event();
-        let mut sent = 0;
-        if let Some((_, events)) = self.link.as_mut() {
-            while sent < MAX_EVENTS_PER_BLOCK {
-                let Ok(e) = events.peek() else { break };
-                let at = e.pos + self.latency;
-                if at >= end {
-                    break;
-                }
-                let e = *e;
-                let _ = events.pop();
-                if at < self.pos {
-                    status.events_late.fetch_add(1, Ordering::Relaxed);
-                }
-                let timing = at.saturating_sub(self.pos) as u32;
-                while let Some(inc) = incoming.take() {
-                    if inc.timing() > timing {
-                        incoming = Some(inc);
-                        break;
-                    }
-                    let _ = context.try_send_event(inc);
-                    incoming = context.next_event();
-                }
-                let _ = context.try_send_event(to_note_event(&e, timing));
-                sent += 1;
+        if bypass != self.bypassed {
+            self.bypassed = bypass;
+            if bypass {
+                self.release_all(context);
+            } else {
+                self.resumed_at = self.pos;
             }
+        }
+        let mut queue_empty = true;
+        if let Some((_, events)) = self.link.as_mut() {
+            if bypass {
+                // Nothing of ours plays while bypassed; what the worker still sends is dropped.
+                let k = events.slots();
+                if let Ok(chunk) = events.read_chunk(k) {
+                    chunk.commit_all();
+                }
+            } else {
+                incoming = self.send_due(context, status, incoming, n as u64);
+            }
+            queue_empty = self.link.as_ref().is_none_or(|(_, q)| q.is_empty());
         }
         while let Some(inc) = incoming {
             let _ = context.try_send_event(inc);
             incoming = context.next_event();
         }
-        self.pos = end;
+        self.pos += n as u64;
+        let silent_notes = self.notes_on.iter().all(|&b| b == 0);
+        if self.quiet >= self.sleep_after && silent_notes && queue_empty {
+            ProcessStatus::Normal
+        } else {
+            ProcessStatus::Tail(self.sleep_after.min(u32::MAX as u64) as u32)
+        }
     }
+
+    /// Sends the queued events due in this block, interleaved with the incoming ones before
+    /// them; returns the first incoming event not sent yet.
+    fn send_due<P: Plugin>(
+        &mut self,
+        context: &mut impl ProcessContext<P>,
+        status: &Status,
+        mut incoming: Option<NoteEvent<P::SysExMessage>>,
+        n: u64,
+    ) -> Option<NoteEvent<P::SysExMessage>> {
+        let Some((_, events)) = self.link.as_mut() else {
+            return incoming;
+        };
+        let end = self.pos + n;
+        let mut sent = 0;
+        while sent < MAX_EVENTS_PER_BLOCK {
+            let Ok(e) = events.peek() else { break };
+            let at = e.pos + self.latency;
+            if at >= end {
+                break;
+            }
+            let e = *e;
+            let _ = events.pop();
+            if e.pos < self.resumed_at {
+                continue;
+            }
+            if at < self.pos {
+                status.events_late.fetch_add(1, Ordering::Relaxed);
+            }
+            let timing = at.saturating_sub(self.pos) as u32;
+            while let Some(inc) = incoming.take() {
+                if inc.timing() > timing {
+                    incoming = Some(inc);
+                    break;
+                }
+                let _ = context.try_send_event(inc);
+                incoming = context.next_event();
+            }
+            let bits = &mut self.notes_on[usize::from(e.channel.min(15))];
+            match e.msg {
+                Msg::NoteOn { key, .. } => *bits |= 1u128 << key.min(127),
+                Msg::NoteOff { key } => *bits &= !(1u128 << key.min(127)),
+                Msg::Cc { .. } => {}
+            }
+            let _ = context.try_send_event(to_note_event(&e, timing));
+            sent += 1;
+        }
+        incoming
+    }
+
+    /// Ends every note of ours that is on, at the start of the block.
+    fn release_all<P: Plugin>(&mut self, context: &mut impl ProcessContext<P>) {
+        for (channel, bits) in self.notes_on.iter_mut().enumerate() {
+            while *bits != 0 {
+                let key = bits.trailing_zeros() as u8;
+                *bits &= !(1u128 << key);
+                let off = Event {
+                    pos: 0,
+                    channel: channel as u8,
+                    msg: Msg::NoteOff { key },
+                };
+                let _ = context.try_send_event(to_note_event::<P::SysExMessage>(&off, 0));
+            }
+        }
+    }
+}
+
+/// Samples at the end of the block that are silent on every channel (non-finite ones count as
+/// silent: they leave the plugin as zeros).
+fn trailing_silence(channels: &[&mut [f32]], n: usize) -> usize {
+    let loud = |i: usize| {
+        channels
+            .iter()
+            .any(|c| c[i].is_finite() && c[i].abs() > SILENCE)
+    };
+    (0..n).rev().take_while(|&i| !loud(i)).count()
 }

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 pub struct Status {
     /// Which model is used, or why none is (model loading and worker problems).
     pub message: ArcSwap<String>,
+    /// Model windows analysed, and how many of those held only silence and reused the last
+    /// silent window's prediction instead of running the model.
     pub windows_run: AtomicU64,
+    pub windows_silent: AtomicU64,
     /// Windows skipped because the worker fell behind real time.
     pub windows_dropped: AtomicU64,
     /// Analysis samples lost because the worker did not drain its input in time.

@@ -106,8 +106,13 @@ impl Worker {
     /// Offline renders: waits until the worker has analysed everything up to `pos` (bounded, so
     /// a stuck worker cannot hang a bounce forever). Returns false on timeout.
     pub fn wait_idle(&self, pos: u64, limit: Duration) -> bool {
+        self.wait_for(|| self.idle_at() >= pos, limit)
+    }
+
+    /// Offline renders: waits (bounded) until `done` holds, waking the worker meanwhile.
+    pub fn wait_for(&self, done: impl Fn() -> bool, limit: Duration) -> bool {
         let t = Instant::now();
-        while self.idle_at() < pos && self.alive() {
+        while !done() && self.alive() {
             self.wake();
             if t.elapsed() > limit {
                 return false;
@@ -167,6 +172,7 @@ fn run(
                 continue;
             }
             let t = Instant::now();
+            let silent_before = an.silent_windows();
             match an.run_window(&s) {
                 Ok(latest) => {
                     for (a, p) in status.probs.iter().zip(latest) {
@@ -179,9 +185,13 @@ fn run(
                 status.set_message(format!("GPU failed ({why}); analysis continues on the CPU"));
             }
             status.windows_run.fetch_add(1, Ordering::Relaxed);
-            status
-                .model_micros
-                .store(t.elapsed().as_micros() as u32, Ordering::Relaxed);
+            if an.silent_windows() == silent_before {
+                status
+                    .model_micros
+                    .store(t.elapsed().as_micros() as u32, Ordering::Relaxed);
+            } else {
+                status.windows_silent.fetch_add(1, Ordering::Relaxed);
+            }
         }
         if let Err(e) = an.emit(&s, &mut backlog) {
             status.set_message(format!("hit classification failed: {e}"));

@@ -1,6 +1,9 @@
-//! `cargo xtask bundle ...` (nice-plug's bundler) and `cargo xtask screenshot`, which regenerates
-//! docs/screenshot.png from a real run: the release bundle plays a shipped example clip with its
-//! editor open (under Xvfb when there is no display).
+//! `cargo xtask bundle ...` (nice-plug's bundler; with `--release` it also writes the stripped
+//! bundles and their zips to `target/dist/`, see `dist`) and `cargo xtask screenshot`, which
+//! regenerates docs/screenshot.png from a real run: the release bundle plays a shipped example
+//! clip with its editor open (under Xvfb when there is no display).
+
+mod dist;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,7 +16,17 @@ fn main() -> nice_plug_xtask::Result<()> {
     if args.first().map(String::as_str) == Some("screenshot") {
         return screenshot(&args[1..]);
     }
-    nice_plug_xtask::main()
+    nice_plug_xtask::main()?;
+    let release = args.iter().any(|a| a == "--release" || a == "-r");
+    if let (Some("bundle"), Some(package), true) =
+        (args.first().map(String::as_str), args.get(1), release)
+    {
+        nice_plug_xtask::chdir_workspace_root()?;
+        let target =
+            PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
+        dist::make(package, &target.join("bundled"), &target.join("dist"))?;
+    }
+    Ok(())
 }
 
 fn run(cmd: &mut Command) -> nice_plug_xtask::Result<()> {

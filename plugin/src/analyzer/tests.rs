@@ -321,3 +321,39 @@ fn a_hit_model_at_another_rate_is_refused_and_the_analysis_goes_on_without() {
         .iter()
         .any(|e| matches!(e.msg, Msg::NoteOn { key: 36, .. })));
 }
+
+#[test]
+fn silent_windows_reuse_the_last_silent_prediction_and_change_nothing() {
+    // golden-a's own head: its probabilities follow the audio (1.28 s window at 32 kHz).
+    let model = Arc::new(Model::load(audio_mamba_host_tests::model::golden_a()).unwrap());
+    let s = settings(&PluginParams::new(&model.config().labels));
+    let rate = 48_000u32;
+    let r = rate as f32;
+    let mut x = speech_like(r, 3.0);
+    x.extend(vec![0.0; 6 * rate as usize]);
+    x.extend(drums(r, &rock_beat(r, 120.0, 0.2, 1), 3 * rate as usize));
+    let run = |reuse: bool| {
+        let runner = Runner::new(model.clone(), 1, BackendChoice::Cpu, 1).unwrap();
+        let mut an = Analyzer::new(runner, rate, 0.25).unwrap();
+        an.set_reuse_silence(reuse);
+        let (mut events, mut latest) = (Vec::new(), Vec::new());
+        for (k, block) in x.chunks(1000).enumerate() {
+            an.push(k as u64 * 1000, block, s.sensitivity, &mut events);
+            while an.window_due() {
+                latest.push(an.run_window(&s).unwrap());
+            }
+            an.emit(&s, &mut events).unwrap();
+        }
+        (events, latest, an.silent_windows())
+    };
+    let (ev, probs, silent) = run(true);
+    let (ev_all, probs_all, silent_all) = run(false);
+    assert_eq!(silent_all, 0);
+    // Windows wholly in the 6 s of silence: about (6 - 1.28) / 0.25; all but the first reuse.
+    assert!((15..=19).contains(&silent), "{silent} silent windows");
+    assert_eq!(probs, probs_all);
+    assert_eq!(ev, ev_all);
+    assert!(ev.iter().any(|e| matches!(e.msg, Msg::Cc { .. })));
+    // The prediction does follow the audio: silence and sound differ.
+    assert!(probs.windows(2).any(|w| w[0] != w[1]));
+}

@@ -39,11 +39,12 @@ pub fn text(status: &Status) -> String {
         "no window run yet".to_string()
     };
     format!(
-        "{} | {} ({} parameters) | {speed} | {} run, {} dropped | latency {latency_ms:.0} ms",
+        "{} | {} ({} parameters) | {speed} | {} run, {} silent, {} dropped | latency {latency_ms:.0} ms",
         status.backend.load(),
         status.model_name.load(),
         millions(status.model_parameters.load(Ordering::Relaxed)),
         status.windows_run.load(Ordering::Relaxed),
+        status.windows_silent.load(Ordering::Relaxed),
         status.windows_dropped.load(Ordering::Relaxed),
     )
 }
@@ -84,7 +85,10 @@ mod tests {
         s.model_micros.store(8_000, Ordering::Relaxed);
         s.sample_rate.store(48_000, Ordering::Relaxed);
         s.latency_samples.store(24_000, Ordering::Relaxed);
+        s.windows_run.store(40, Ordering::Relaxed);
+        s.windows_silent.store(12, Ordering::Relaxed);
         let t = text(&s);
+        assert!(t.contains("40 run, 12 silent, 0 dropped"), "{t}");
         assert!(t.contains("cpu (1 thread)") && t.contains("1.06M"), "{t}");
         assert!(
             t.contains("8.0 ms per 2.56 s window (320x real time)"),

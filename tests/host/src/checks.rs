@@ -1,7 +1,7 @@
 //! Checks shared by the CLAP and VST3 host tests: the controlled model they load, the drum
 //! signal, and what every build must do with it (kick notes on the hits, audio delayed exactly).
 
-use crate::clap_host::Output;
+use crate::clap_host::{Output, Run};
 use crate::model::{
     sigmoid, write_controlled_hit_model, write_controlled_model, DRUM_TEST_LABELS, KICK_HITS,
 };
@@ -65,14 +65,24 @@ pub fn drum_signal(rate: f64) -> (Vec<(usize, Drum)>, Vec<f32>) {
 
 pub fn kick_check(rate: f64, hits: &[(usize, Drum)], out: &Output, len: usize) {
     let l = out.latency as u64;
-    // Key 64 on channel 2 is the forwarded input note of one test.
-    let ons: Vec<_> = out.notes.iter().filter(|n| n.on && n.key != 64).collect();
-    assert!(ons.iter().all(|n| n.key == 36 && n.channel == 0), "{ons:?}");
     let expected: Vec<u64> = hits
         .iter()
         .map(|h| h.0 as u64 + l)
         .filter(|&t| t < len as u64)
         .collect();
+    kicks_at(rate, out, &expected);
+}
+
+/// The plugin's notes (channel 1) are kicks, one within 5 ms of each expected time, and end.
+pub fn kicks_at(rate: f64, out: &Output, expected: &[u64]) {
+    let l = out.latency as u64;
+    // Notes on other channels are the forwarded input notes of some tests.
+    let ons: Vec<_> = out
+        .notes
+        .iter()
+        .filter(|n| n.on && n.channel == 0)
+        .collect();
+    assert!(ons.iter().all(|n| n.key == 36), "{ons:?}");
     assert_eq!(
         ons.len(),
         expected.len(),
@@ -80,14 +90,14 @@ pub fn kick_check(rate: f64, hits: &[(usize, Drum)], out: &Output, len: usize) {
     );
     let worst = ons
         .iter()
-        .zip(&expected)
+        .zip(expected)
         .map(|(n, &t)| ms(rate, (n.time as f64 - t as f64).abs()));
     eprintln!(
         "rate {rate}: {} notes, latency {l}, worst timing error {:.3} ms",
         ons.len(),
         worst.fold(0.0, f64::max)
     );
-    for (n, &t) in ons.iter().zip(&expected) {
+    for (n, &t) in ons.iter().zip(expected) {
         let err = ms(rate, (n.time as f64 - t as f64).abs());
         assert!(
             err <= 5.0,
@@ -95,8 +105,142 @@ pub fn kick_check(rate: f64, hits: &[(usize, Drum)], out: &Output, len: usize) {
             n.time
         );
     }
-    let offs = out.notes.iter().filter(|n| !n.on && n.key != 64).count();
+    let offs = out.notes.iter().filter(|n| !n.on && n.channel == 0).count();
     assert!(offs + 1 >= ons.len(), "every drum note ends");
+}
+
+/// The drum signal, `silence` seconds of digital silence, the drum signal again: (hits of the
+/// second pattern, where the silence starts and ends, the signal).
+pub fn drums_silence_drums(rate: f64, silence: f64) -> (Vec<usize>, usize, usize, Vec<f32>) {
+    let (hits, mut x) = drum_signal(rate);
+    let quiet_from = x.len();
+    x.resize(quiet_from + (silence * rate) as usize, 0.0);
+    let quiet_to = x.len();
+    let (_, again) = drum_signal(rate);
+    x.extend(&again);
+    (
+        hits.iter().map(|h| h.0 + quiet_to).collect(),
+        quiet_from,
+        quiet_to,
+        x,
+    )
+}
+
+/// What a run of `drums_silence_drums` must show about sleep: the plugin never says it may
+/// sleep while its delayed audio or notes are still to come, says so during the silence after
+/// every note has ended, and is awake again for the second pattern.
+pub fn check_sleep(out: &Output, quiet_from: usize, quiet_to: usize) -> u64 {
+    let l = out.latency as u64;
+    let first = out
+        .blocks
+        .iter()
+        .find(|b| b.may_sleep)
+        .expect("the plugin never said it may sleep");
+    assert!(
+        first.start >= quiet_from as u64 + l,
+        "may sleep at {} with audio still in the delay (silence from {quiet_from}, latency {l})",
+        first.start
+    );
+    assert!(
+        first.start < quiet_to as u64,
+        "slept only after the silence"
+    );
+    let ons = out
+        .notes
+        .iter()
+        .filter(|n| n.on && n.time < first.start)
+        .count();
+    let offs = out
+        .notes
+        .iter()
+        .filter(|n| !n.on && n.time <= first.start)
+        .count();
+    assert!(
+        ons > 0 && offs == ons,
+        "{ons} notes on, {offs} off before sleeping"
+    );
+    let during = |b: &&crate::clap_host::Block| b.start >= quiet_to as u64;
+    let again = out
+        .blocks
+        .iter()
+        .find(during)
+        .expect("blocks after the silence");
+    assert!(!again.may_sleep, "sound again, but still says it may sleep");
+    first.start
+}
+
+/// What a bypassed stretch [on, off) of an offline drum run must show: the audio still delayed
+/// by exactly the latency, none of our notes from `on` until our events of the stretch after
+/// `off` come due, a note still on at `on` ended there, the incoming MIDI passed on, and our
+/// notes back for the hits after `off` (the analysis restarts there).
+pub fn check_bypass_run(
+    rate: f64,
+    hits: &[(usize, Drum)],
+    input: &[Vec<f32>],
+    out: &Output,
+    (on, off): (u64, u64),
+) {
+    assert_passes_through(input, out);
+    let l = out.latency as u64;
+    let ours = |n: &&crate::clap_host::Note| n.channel == 0;
+    let inside: Vec<_> = out
+        .notes
+        .iter()
+        .filter(ours)
+        .filter(|n| n.on && n.time >= on && n.time < off + l)
+        .collect();
+    assert!(inside.is_empty(), "notes while bypassed: {inside:?}");
+    assert!(
+        out.notes.iter().filter(ours).any(|n| !n.on && n.time == on),
+        "the note sounding when bypass began ends there"
+    );
+    let len = input[0].len() as u64;
+    let settle = (0.05 * rate) as u64;
+    let expected: Vec<u64> = hits
+        .iter()
+        .map(|h| h.0 as u64)
+        .filter(|&h| h + l < on || h >= off + settle)
+        .map(|h| h + l)
+        .filter(|&t| t < len)
+        .collect();
+    assert!(expected.iter().any(|&t| t > off + l), "hits after bypass");
+    kicks_at(rate, out, &expected);
+    let forwarded = |t: u64, on: bool| {
+        out.notes
+            .iter()
+            .any(|n| n.time == t && n.channel == 2 && n.key == 60 && n.on == on)
+    };
+    assert!(
+        forwarded(on + 960, true) && forwarded(on + 1920, false),
+        "incoming notes pass while bypassed"
+    );
+}
+
+/// A run in blocks of 480 that bypasses [on, off) and sends notes on channel 3 inside it (see
+/// `check_bypass_run`).
+pub fn bypass_run(rate: f64, (on, off): (u64, u64)) -> Run {
+    let mut run = Run::new(rate, &[480]);
+    run.param_changes = vec![
+        (on, "Bypass".into(), "On".into()),
+        (off, "Bypass".into(), "Off".into()),
+    ];
+    run.midi_in = vec![(on + 960, [0x92, 60, 100]), (on + 1920, [0x82, 60, 0])];
+    run
+}
+
+/// Bypass from 20 ms after the note of the first hit past 1.5 s (so that note is still on) to
+/// 3.2 s, both on block boundaries of `block`.
+pub fn bypass_span(rate: f64, hits: &[(usize, Drum)], latency: u64, block: u64) -> (u64, u64) {
+    let h = hits
+        .iter()
+        .map(|h| h.0 as u64)
+        .find(|&h| h as f64 >= 1.5 * rate)
+        .expect("a hit after 1.5 s");
+    let up = |t: u64| t.div_ceil(block) * block;
+    (
+        up(h + latency + (0.02 * rate) as u64),
+        up((3.2 * rate) as u64),
+    )
 }
 
 /// MIDI sent into the drum runs: a note and two CCs that every build must pass on at their time.

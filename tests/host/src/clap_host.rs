@@ -5,7 +5,7 @@
 use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
 use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::PluginLatency;
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent};
@@ -104,6 +104,34 @@ pub struct Output {
     pub restart_requested: bool,
     /// Microseconds of each `process()` call, when `Run::time_blocks` is set.
     pub block_micros: Vec<f64>,
+    /// Every block the host had, processed or slept through.
+    pub blocks: Vec<Block>,
+}
+
+/// One block of a run and what the plugin said after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub start: u64,
+    pub len: usize,
+    /// False when the host let the plugin sleep through it (`Run::sleep`).
+    pub processed: bool,
+    /// The plugin said it may sleep: CLAP's CONTINUE_IF_NOT_QUIET, or VST3 silence flags on
+    /// every output channel.
+    pub may_sleep: bool,
+}
+
+impl Output {
+    /// Start of the first block from which the plugin said it may sleep, and stayed so to the end.
+    pub fn sleeps_from(&self) -> Option<u64> {
+        let awake = self.blocks.iter().rposition(|b| !b.may_sleep);
+        let first = awake.map_or(0, |i| i + 1);
+        self.blocks.get(first).map(|b| b.start)
+    }
+
+    /// Time of the last note-off.
+    pub fn last_note_off(&self) -> Option<u64> {
+        self.notes.iter().filter(|n| !n.on).map(|n| n.time).max()
+    }
 }
 
 /// How to feed the signal.
@@ -120,6 +148,9 @@ pub struct Run {
     pub param_changes: Vec<(u64, String, String)>,
     /// Time every `process()` call (benchmarks).
     pub time_blocks: bool,
+    /// Act as a host that saves power: once the plugin said it may sleep, skip its `process()`
+    /// for blocks of silent input without events (outputs silence), until the input is not.
+    pub sleep: bool,
 }
 
 impl Run {
@@ -131,6 +162,7 @@ impl Run {
             midi_in: Vec::new(),
             param_changes: Vec::new(),
             time_blocks: false,
+            sleep: false,
         }
     }
 }
@@ -183,19 +215,29 @@ impl Instance {
             .expect("params extension")
     }
 
-    /// Parameter id by display name.
-    pub fn param_id(&mut self, name: &str) -> ClapId {
+    /// Id and flags of the parameter with this display name.
+    fn param_info(&mut self, name: &str) -> (ClapId, ParamInfoFlags) {
         let ext = self.params_ext();
         let handle = self.inst.plugin_handle();
         let mut buf = ParamInfoBuffer::new();
         for i in 0..ext.count(&handle) {
             if let Some(info) = ext.get_info(&handle, i, &mut buf) {
                 if info.name == name.as_bytes() {
-                    return info.id;
+                    return (info.id, info.flags);
                 }
             }
         }
         panic!("no parameter named {name:?}");
+    }
+
+    /// Parameter id by display name.
+    pub fn param_id(&mut self, name: &str) -> ClapId {
+        self.param_info(name).0
+    }
+
+    /// Whether the parameter is flagged as the plugin's bypass (CLAP_PARAM_IS_BYPASS).
+    pub fn param_is_bypass(&mut self, name: &str) -> bool {
+        self.param_info(name).1.contains(ParamInfoFlags::IS_BYPASS)
     }
 
     pub fn param_names(&mut self) -> Vec<String> {
@@ -347,12 +389,34 @@ impl Instance {
         let mut out_bufs = vec![vec![0.0f32; max_block]; channels];
         let mut out_events = EventBuffer::with_capacity(1024);
         let (mut pos, mut k) = (0usize, 0usize);
+        let mut may_sleep = false;
         let start = Instant::now();
         while pos < len {
             let n = run.blocks[k % run.blocks.len()].max(1).min(len - pos);
             k += 1;
             for (b, x) in in_bufs.iter_mut().zip(input) {
                 b[..n].copy_from_slice(&x[pos..pos + n]);
+            }
+            let quiet = in_bufs.iter().all(|b| b[..n].iter().all(|&v| v == 0.0))
+                && !changes
+                    .iter()
+                    .any(|c| (pos..pos + n).contains(&(c.0 as usize)))
+                && !run
+                    .midi_in
+                    .iter()
+                    .any(|m| (pos..pos + n).contains(&(m.0 as usize)));
+            if run.sleep && may_sleep && quiet {
+                for o in out.audio.iter_mut() {
+                    o.extend(std::iter::repeat_n(0.0, n));
+                }
+                out.blocks.push(Block {
+                    start: pos as u64,
+                    len: n,
+                    processed: false,
+                    may_sleep,
+                });
+                pos += n;
+                continue;
             }
             let mut in_events = EventBuffer::new();
             for (t, id, v) in changes
@@ -390,16 +454,24 @@ impl Instance {
                         out_bufs.iter_mut().map(|b| &mut b[..n]),
                     ),
                 }]);
-                proc.process(
-                    &ins,
-                    &mut outs,
-                    &InputEvents::from_buffer(&in_events),
-                    &mut OutputEvents::from_buffer(&mut out_events),
-                    Some(pos as u64),
-                    None,
-                )
-                .expect("process");
+                let status = proc
+                    .process(
+                        &ins,
+                        &mut outs,
+                        &InputEvents::from_buffer(&in_events),
+                        &mut OutputEvents::from_buffer(&mut out_events),
+                        Some(pos as u64),
+                        None,
+                    )
+                    .expect("process");
+                may_sleep = status == ProcessStatus::ContinueIfNotQuiet;
             }
+            out.blocks.push(Block {
+                start: pos as u64,
+                len: n,
+                processed: true,
+                may_sleep,
+            });
             if run.time_blocks {
                 out.block_micros.push(t.elapsed().as_secs_f64() * 1e6);
             }

@@ -6,7 +6,7 @@
 
 mod host_objects;
 
-use crate::clap_host::{bundle_dir, Cc, Note, Output, Run};
+use crate::clap_host::{bundle_dir, Block, Cc, Note, Output, Run};
 use host_objects::{EventList, MemoryStream, ParamValueQueue, ParameterChanges};
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -322,6 +322,13 @@ impl<'m> Vst3Instance<'m> {
             };
             // SAFETY: every pointer in `data` lives until after the call.
             assert_eq!(unsafe { self.processor.process(&mut data) }, kResultOk);
+            let all = (1u64 << channels) - 1;
+            out.blocks.push(Block {
+                start: pos as u64,
+                len: n,
+                processed: true,
+                may_sleep: outputs.silenceFlags & all == all,
+            });
             for (o, b) in out.audio.iter_mut().zip(&out_bufs) {
                 o.extend_from_slice(&b[..n]);
             }

@@ -7,7 +7,8 @@
 //! absent), so the notes and CCs the host receives can be predicted exactly.
 
 use audio_mamba_host_tests::checks::{
-    assert_passes_through, check_drum_run, drum_signal, example_kit_hits, f_measure, kick_check,
+    assert_passes_through, bypass_run, bypass_span, check_bypass_run, check_drum_run, check_sleep,
+    drum_signal, drums_silence_drums, example_kit_hits, f_measure, kick_check, kicks_at,
     midi_in_probe, ms, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::{
@@ -437,6 +438,9 @@ fn debug_bundle_process_never_allocates() {
         "drum_pattern_gives_kick_notes_on_the_hits_ccs_and_untouched_audio",
         "bad_input_rates_and_block_sizes_never_break_pass_through",
         "sixteen_instances_share_a_process",
+        // Bypass on and off (notes ended, events dropped, the feed paused) and sleep.
+        "bypass_keeps_the_latency_and_incoming_midi_and_plays_none_of_ours",
+        "silent_input_lets_the_host_sleep_and_nothing_is_lost_when_it_wakes",
     ] {
         let (ok, log) = child(name, &[("AUDIO_MAMBA_BUNDLE_DIR", &dir)], &[]);
         assert!(ok, "{name} on the debug bundle:\n{log}");
@@ -562,4 +566,58 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
             out.notes
         );
     }
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn bypass_keeps_the_latency_and_incoming_midi_and_plays_none_of_ours() {
+    setup();
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let (hits, x) = drum_signal(rate);
+    let input = stereo(&x);
+    let mut p = Instance::new(&entry);
+    assert!(p.param_is_bypass("Bypass"), "hosts see the bypass switch");
+    assert!(!p.param_is_bypass("Sensitivity"));
+    p.set_offline(true);
+    let latency = p
+        .run(&stereo(&[0.0; 4800]), &Run::new(rate, &[480]))
+        .latency as u64;
+    let span = bypass_span(rate, &hits, latency, 480);
+    let run = bypass_run(rate, span);
+    let out = p.run(&input, &run);
+    assert_eq!(out.latency as u64, latency, "same latency");
+    check_bypass_run(rate, &hits, &input, &out, span);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn silent_input_lets_the_host_sleep_and_nothing_is_lost_when_it_wakes() {
+    setup();
+    let entry = load_entry();
+    let rate = 48_000.0;
+    let (second, quiet_from, quiet_to, x) = drums_silence_drums(rate, 6.0);
+    let input = stereo(&x);
+    let mut p = Instance::new(&entry);
+    p.set_offline(true);
+    let mut run = Run::new(rate, &[512]);
+    run.sleep = true;
+    let out = p.run(&input, &run);
+    let asleep = check_sleep(&out, quiet_from, quiet_to);
+    let skipped = out.blocks.iter().filter(|b| !b.processed).count();
+    assert!(skipped > 10, "the host slept through {skipped} blocks");
+    assert!(out.blocks.iter().all(|b| b.processed || b.start >= asleep));
+    // Waking costs nothing: the audio is the input delayed, and the second pattern's kicks land
+    // on its hits as the first one's did.
+    assert_passes_through(&input, &out);
+    let (first, _) = drum_signal(rate);
+    let l = out.latency as u64;
+    let expected: Vec<u64> = first
+        .iter()
+        .map(|h| h.0 as u64)
+        .chain(second.iter().map(|&h| h as u64))
+        .map(|h| h + l)
+        .filter(|&t| t < x.len() as u64)
+        .collect();
+    kicks_at(rate, &out, &expected);
 }

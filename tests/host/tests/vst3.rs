@@ -5,7 +5,8 @@
 //! builds the bundle and runs them with `--ignored`.
 
 use audio_mamba_host_tests::checks::{
-    check_drum_run, drum_signal, midi_in_probe, setup, stereo, ODD_BLOCKS,
+    bypass_run, bypass_span, check_bypass_run, check_drum_run, check_sleep, drum_signal,
+    drums_silence_drums, midi_in_probe, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::Run;
 use audio_mamba_host_tests::vst3_host::{Module, Vst3Instance};
@@ -85,4 +86,36 @@ fn vst3_cc_parameters_are_hidden_and_state_round_trips() {
         !ons.is_empty() && ons.iter().all(|n| n.channel == 9),
         "{ons:?}"
     );
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn vst3_bypass_is_flagged_and_keeps_latency_and_incoming_midi() {
+    setup();
+    let module = Module::load();
+    let p = Vst3Instance::new(&module);
+    let flags = |name: &str| p.params().into_iter().find(|q| q.1 == name).unwrap().2;
+    assert!(flags("Bypass") & ParameterFlags_::kIsBypass != 0);
+    assert!(flags("Sensitivity") & ParameterFlags_::kIsBypass == 0);
+    let rate = 48_000.0;
+    let (hits, x) = drum_signal(rate);
+    let input = stereo(&x);
+    let latency = p
+        .run(&stereo(&[0.0; 4800]), &Run::new(rate, &[480]), true)
+        .latency as u64;
+    let span = bypass_span(rate, &hits, latency, 480);
+    let run = bypass_run(rate, span);
+    check_bypass_run(rate, &hits, &input, &p.run(&input, &run, true), span);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn vst3_output_is_flagged_silent_once_everything_has_played() {
+    setup();
+    let module = Module::load();
+    let p = Vst3Instance::new(&module);
+    let rate = 44_100.0;
+    let (_, quiet_from, quiet_to, x) = drums_silence_drums(rate, 6.0);
+    let out = p.run(&stereo(&x), &Run::new(rate, &[441]), true);
+    check_sleep(&out, quiet_from, quiet_to);
 }

@@ -1633,6 +1633,31 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                 }
             };
 
+            // PATCHED (audio-mamba): output silence flags. When the plugin returned
+            // `ProcessStatus::Normal` (nothing more to come from it while the input is silent),
+            // each main output channel that is all zeros is flagged silent, VST3's counterpart
+            // of CLAP_PROCESS_CONTINUE_IF_NOT_QUIET. Otherwise no channel is claimed silent.
+            // Upstream leaves the flags as the host passed them.
+            if total_buffer_len > 0 && has_main_output && data.numOutputs > 0 && !data.outputs.is_null() {
+                let may_sleep = matches!(self.inner.last_process_status.load(), ProcessStatus::Normal);
+                let bus = unsafe { &mut *data.outputs };
+                let ptrs = unsafe { bus.__field0.channelBuffers32 };
+                let mut flags = 0u64;
+                if may_sleep && !ptrs.is_null() {
+                    for c in 0..(bus.numChannels.max(0) as usize).min(64) {
+                        let ch = unsafe { *ptrs.add(c) };
+                        let silent = !ch.is_null()
+                            && unsafe { std::slice::from_raw_parts(ch, total_buffer_len) }
+                                .iter()
+                                .all(|&x| x == 0.0);
+                        if silent {
+                            flags |= 1 << c;
+                        }
+                    }
+                }
+                bus.silenceFlags = flags;
+            }
+
             // After processing audio, we'll check if the editor has sent us updated plugin state.
             // We'll restore that here on the audio thread to prevent changing the values during the
             // process call and also to prevent inconsistent state when the host also wants to load
