@@ -106,6 +106,8 @@ impl Realtime {
     ) -> ProcessStatus {
         let n = buffer.samples();
         let chans = buffer.as_slice();
+        // A VST3 host may flag a bounce per call only (Ardour's freewheeling export).
+        let offline = self.offline || nice_plug::host_says_offline();
         self.quiet = match trailing_silence(chans, n) {
             k if k == n => self.quiet + n as u64,
             k => k as u64,
@@ -116,7 +118,7 @@ impl Realtime {
                 false
             }
             Some((feed, _)) => {
-                if let (true, Some(w)) = (self.offline && feed.paused(), worker) {
+                if let (true, Some(w)) = (offline && feed.paused(), worker) {
                     // The worker takes up the pause before the audio after a bypass goes in, or
                     // a fast render would drop it: bounces must not depend on timing.
                     if !w.wait_for(|| !feed.paused(), OFFLINE_WAIT) {
@@ -127,7 +129,7 @@ impl Realtime {
             }
             None => false,
         };
-        if let (true, true, Some(w)) = (fed, self.offline, worker) {
+        if let (true, true, Some(w)) = (fed, offline, worker) {
             // Bounces must not depend on timing: this block's analysis is finished first.
             if !w.wait_idle(self.pos + n as u64, OFFLINE_WAIT) {
                 status.offline_timeouts.fetch_add(1, Ordering::Relaxed);

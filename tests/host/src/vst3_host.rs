@@ -198,6 +198,16 @@ impl<'m> Vst3Instance<'m> {
     /// channel), deactivates. `run.midi_in` notes arrive as VST3 note events and CCs as
     /// parameter changes on the IDs `IMidiMapping` gives.
     pub fn run(&self, input: &[Vec<f32>], run: &Run, offline: bool) -> Output {
+        let mode = if offline {
+            Mode::Offline
+        } else {
+            Mode::Realtime
+        };
+        self.run_mode(input, run, mode)
+    }
+
+    /// As `run`, in any of the ways a host can say what kind of processing it does.
+    pub fn run_mode(&self, input: &[Vec<f32>], run: &Run, mode: Mode) -> Output {
         let channels = input.len();
         let len = input[0].len();
         let max_block = run.blocks.iter().copied().max().unwrap_or(1).max(1);
@@ -208,7 +218,7 @@ impl<'m> Vst3Instance<'m> {
         };
         let mut out_arrangement = arrangement;
         let mut setup = ProcessSetup {
-            processMode: if offline {
+            processMode: if mode == Mode::Offline {
                 ProcessModes_::kOffline as i32
             } else {
                 ProcessModes_::kRealtime as i32
@@ -304,7 +314,11 @@ impl<'m> Vst3Instance<'m> {
             };
             let as_ptr = |w: &ComWrapper<EventList>| w.as_com_ref::<IEventList>().unwrap().as_ptr();
             let mut data = ProcessData {
-                processMode: setup.processMode,
+                processMode: if mode == Mode::Realtime {
+                    ProcessModes_::kRealtime as i32
+                } else {
+                    ProcessModes_::kOffline as i32
+                },
                 symbolicSampleSize: setup.symbolicSampleSize,
                 numSamples: n as i32,
                 numInputs: 1,
@@ -342,6 +356,16 @@ impl<'m> Vst3Instance<'m> {
         }
         out
     }
+}
+
+/// How the host says what kind of processing it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Realtime,
+    /// `setupProcessing(kOffline)` and every call flagged offline: a DAW's offline bounce.
+    Offline,
+    /// Set up for real time, each call flagged offline: a freewheeling export (Ardour's).
+    Freewheel,
 }
 
 impl Drop for Vst3Instance<'_> {

@@ -9,7 +9,7 @@ use audio_mamba_host_tests::checks::{
     drums_silence_drums, midi_in_probe, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::Run;
-use audio_mamba_host_tests::vst3_host::{Module, Vst3Instance};
+use audio_mamba_host_tests::vst3_host::{Mode, Module, Vst3Instance};
 use vst3::Steinberg::Vst::ParameterInfo_::ParameterFlags_;
 
 #[test]
@@ -118,4 +118,25 @@ fn vst3_output_is_flagged_silent_once_everything_has_played() {
     let (_, quiet_from, quiet_to, x) = drums_silence_drums(rate, 6.0);
     let out = p.run(&stereo(&x), &Run::new(rate, &[441]), true);
     check_sleep(&out, quiet_from, quiet_to);
+}
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn vst3_freewheeling_export_flagged_per_call_gets_every_note() {
+    setup();
+    let module = Module::load();
+    let p = Vst3Instance::new(&module);
+    let rate = 48_000.0;
+    let (hits, x) = drum_signal(rate);
+    let input = stereo(&x);
+    // Set up for real time, each call flagged kOffline, blocks as fast as the loop goes: what
+    // Ardour does when it exports. The plugin must wait for its analysis as in an offline render.
+    let mut run = Run::new(rate, &[1024]);
+    run.midi_in = midi_in_probe();
+    check_drum_run(
+        rate,
+        &hits,
+        &input,
+        &p.run_mode(&input, &run, Mode::Freewheel),
+    );
 }

@@ -86,6 +86,10 @@ pub use nice_plug_core::*;
 
 /// Everything you'll need to use nice-plug. Import this with `use nice_plug::prelude::*;`.
 pub mod prelude;
+
+// PATCHED (audio-mamba): see `offline_call`.
+mod offline_call;
+pub use offline_call::host_says_offline;
 pub mod wrapper;
 
 mod event_loop;

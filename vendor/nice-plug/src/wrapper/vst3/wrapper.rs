@@ -1067,6 +1067,8 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
         process_wrapper(|| {
             // We need to handle incoming automation first
             let data = unsafe { &*data };
+            // PATCHED (audio-mamba): the call's own process mode (see `crate::offline_call`).
+            crate::offline_call::set(data.processMode == ProcessModes_::kOffline as i32);
             let sample_rate = self
                 .inner
                 .current_buffer_config
