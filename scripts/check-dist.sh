@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
+# Absolute: the host test runs in its own crate's folder.
+case $target in /*) ;; *) target=$PWD/$target ;; esac
 dist=$target/dist
 for f in "$dist/audio-mamba.clap" "$dist"/audio-mamba.vst3/Contents/*/audio-mamba.so; do
   if readelf -S "$f" | grep -qE '\.(debug_|symtab)'; then
