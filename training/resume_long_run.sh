@@ -19,10 +19,12 @@
 # run to about 4,500 steps an hour, and shipping needs the last 50 minutes of the session.
 # Validation 0.5359 at 10,000 (0.536 before the restart). A lost session had done
 # 9,000 -> 16,000 the same way, validation 0.5464 -> 0.5525, but its commits did not land.
+# Step 14,000 (0.5556) shipped on 2026-12-06. Then a new cycle: STEPS=22,000 from step 15,000
+# (a warm restart at 3.4e-4), begun at the end of that session with STOP_MINUTES=24.
 set -euo pipefail
 cd "$(dirname "$0")"
 NAME=${NAME:-plugin29-m}
-STEPS=${STEPS:-15000}
+STEPS=${STEPS:-22000}
 # Each committed checkpoint adds 35 MiB to the session's submission, which may hold at most
 # 256 MiB of diffs: a run commits every 80 minutes (two or three times in a 3-hour session).
 DATA=../data
@@ -43,5 +45,6 @@ OMP_NUM_THREADS=1 nohup python3 -m torch.distributed.run --standalone --nproc_pe
   --batch 8 --lr 1.5e-3 --warmup 500 --steps "$STEPS" --eval-every 1000 --val-limit 400 \
   --threads 1 --backend gloo --teacher "$DATA/teacher" \
   --teacher-weights configs/teacher-weights-plugin29.json --teacher-share 0.5 \
-  --commit-dir checkpoints --commit-minutes ${COMMIT_MINUTES:-80} --resume >>"runs/$NAME/stdout.log" 2>&1 &
+  --commit-dir checkpoints --commit-minutes ${COMMIT_MINUTES:-80} --resume \
+  ${STOP_MINUTES:+--stop-after-minutes $STOP_MINUTES} >>"runs/$NAME/stdout.log" 2>&1 &
 echo "started: tail -f training/runs/$NAME/stdout.log"
