@@ -18,8 +18,9 @@ local function fail (msg) print ("@error " .. msg); quit () end
 
 -- The parameters we change for the save/reload check: DAW_PARAMS (set by run.sh) is
 -- "pattern=value@min:max;..." with a Lua pattern for the name and the value in the plugin's
--- own units, whose range is min..max (plugin/src/params.rs). Ardour shows VST3 parameters
--- normalized to 0..1 (other formats in plain units), so we convert with the descriptor.
+-- own units, whose range is min..max (plugin/src/params.rs). Ardour takes VST3 parameters in
+-- the plugin's plain units (through its own conversion); a descriptor whose bounds are not the
+-- plugin's range means normalized values, and we convert.
 local function wanted_params ()
 	local t = {}
 	for pat, v, lo, hi in string.gmatch (env ("DAW_PARAMS") or "", "([^=;]+)=([^@;]+)@([^:;]+):([^;]+)") do
@@ -31,7 +32,8 @@ end
 -- Ardour value <-> plugin value, for a parameter whose Ardour range is desc.lower..desc.upper
 local function normalized (proc, n, w)
 	local _, _, pd = ARDOUR.LuaAPI.plugin_automation (proc, n)
-	return not (pd.lower == w.lo and pd.upper == w.hi)
+	-- the bounds come as f32 widened to double (0.99 -> 0.9900000095)
+	return not (math.abs (pd.lower - w.lo) < 1e-4 and math.abs (pd.upper - w.hi) < 1e-4)
 end
 local function to_plain (proc, n, w, v)
 	if normalized (proc, n, w) then return w.lo + v * (w.hi - w.lo) end
@@ -176,6 +178,10 @@ elseif stage == "params" then
 		end
 		print (string.format ("@set %s=%.6f", hit.label, w.value))
 	end
+	-- Ardour hands a VST3 plugin parameter changes in its next process calls (as the SDK
+	-- prescribes); the plugin's own state, which the session also saves, has them only after
+	-- that, so let the engine run a few cycles before saving (a DAW's engine always runs).
+	ARDOUR.LuaAPI.usleep (300000)
 	s:save_state ("", false, false, false, false, false)
 elseif stage == "reopen" then
 	local ps = params_of (plug)
