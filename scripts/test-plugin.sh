@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the plugin bundles and runs the host tests: the .clap in clack-host (release bundle,
 # and a debug bundle built with assert_process_allocs, which aborts on any allocation in
-# process()), the editor under Xvfb, the .vst3 in our own VST3 host and in pedalboard, and the
-# stripped distribution copies. Called by scripts/test-all.sh after
+# process()), the editor under Xvfb, the .vst3 in our own VST3 host, in pedalboard and in
+# Ardour, and the stripped distribution copies. Called by scripts/test-all.sh after
 # `cargo test`, whose release build the bundle reuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +42,7 @@ AUDIO_MAMBA_MODEL=$root/tests/golden/golden-a.safetensors \
 
 # The stripped bundles and zips handed to users (target/dist).
 ./scripts/check-dist.sh
+
+# A DAW people use: the release .vst3 in headless Ardour 7 (installs Ardour as root; fails in
+# CI when it cannot run). daw-fixtures was built by `cargo test --workspace`.
+tests/daw/run.sh "$target/bundled" "$target/release/daw-fixtures"

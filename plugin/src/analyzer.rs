@@ -279,6 +279,12 @@ impl Analyzer {
         self.host_pos = pos + x.len() as u64;
     }
 
+    /// Ends sounding notes and starts the analysis over at stream position `pos`, as for a
+    /// stream that begins there (after a pause of the feed, or when the transport starts).
+    pub fn start_afresh(&mut self, pos: u64, events: &mut Vec<Event>) {
+        self.restart(pos, events);
+    }
+
     fn restart(&mut self, pos: u64, events: &mut Vec<Event>) {
         self.gen.release_all(self.host_pos, events);
         if let Ok(fresh) = Stream::new(self.host_rate, self.model_rate) {

@@ -33,6 +33,8 @@ pub struct FeedRx {
     shared: Arc<Shared>,
     /// Stream position of the next sample to pop; None while waiting for the resume position.
     pos: Option<u64>,
+    /// The next samples start a new stream (after an overflow or a pause).
+    fresh: bool,
 }
 
 pub fn feed(capacity: usize) -> (FeedTx, FeedRx) {
@@ -47,6 +49,7 @@ pub fn feed(capacity: usize) -> (FeedTx, FeedRx) {
             ring: c,
             shared,
             pos: Some(0),
+            fresh: false,
         },
     )
 }
@@ -136,6 +139,12 @@ impl FeedRx {
         self.shared.lost_samples.load(Ordering::Relaxed)
     }
 
+    /// Whether the samples popped since the last call start a new stream (the audio resumed
+    /// after an overflow or a pause, even at the position where it stopped); clears it.
+    pub fn take_fresh(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
+    }
+
     /// Samples queued and not yet popped.
     pub fn waiting(&self) -> usize {
         self.ring.slots()
@@ -151,6 +160,7 @@ impl FeedRx {
                 return (0, 0);
             }
             self.pos = Some(s.resume_pos.load(Ordering::Relaxed));
+            self.fresh = true;
         }
         let n = self.ring.slots().min(out.len());
         let start = self.pos.unwrap_or(0);
@@ -215,7 +225,9 @@ mod tests {
         assert_eq!(rx.pop(&mut buf).1, 0);
         let mut y = [2.0f32; 3];
         assert!(tx.push_mix(1000, &[&mut y[..]], 3));
+        assert!(!rx.take_fresh());
         assert_eq!(rx.pop(&mut buf), (1000, 3));
+        assert!(rx.take_fresh() && !rx.take_fresh());
         assert_eq!(&buf[..3], &[2.0; 3]);
         assert_eq!(rx.lost_samples(), 0);
     }

@@ -3,7 +3,9 @@
 //! here is sized at activation; `process` only slices.
 //!
 //! Bypass keeps the delay (no jump in latency) and the incoming MIDI, ends our sounding notes and
-//! stops feeding the analysis, which starts afresh where bypass ends. Sleep: once the input has
+//! stops feeding the analysis, which starts afresh where bypass ends. The analysis also starts
+//! afresh when the host's transport starts rolling, so that what a bounce plays depends on the
+//! timeline alone and not on how long the plugin ran before it. Sleep: once the input has
 //! been silent for `sleep_after` samples (the latency plus a window and a hop: every event the
 //! sound before the silence can cause has been sent by then), no note of ours is on and no event
 //! is queued, `process` tells the host it may stop calling it until the input is not silent.
@@ -40,6 +42,8 @@ pub struct Realtime {
     /// Our notes that are on: one bit per key, per channel.
     notes_on: [u128; 16],
     bypassed: bool,
+    /// The host's transport was rolling in the last block.
+    playing: bool,
     /// Events queued for positions before this one belong to the stream before a bypass.
     resumed_at: u64,
 }
@@ -90,6 +94,7 @@ impl Realtime {
             sleep_after: sleep_after.max(latency),
             notes_on: [0; 16],
             bypassed: false,
+            playing: false,
             resumed_at: 0,
         }
     }
@@ -112,15 +117,21 @@ impl Realtime {
             k if k == n => self.quiet + n as u64,
             k => k as u64,
         };
+        let playing = context.transport().playing;
+        let rolled = playing && !self.playing && !bypass;
+        self.playing = playing;
         let fed = match self.link.as_mut() {
             Some((feed, _)) if bypass => {
                 feed.pause();
                 false
             }
             Some((feed, _)) => {
+                if rolled {
+                    feed.pause();
+                }
                 if let (true, Some(w)) = (offline && feed.paused(), worker) {
-                    // The worker takes up the pause before the audio after a bypass goes in, or
-                    // a fast render would drop it: bounces must not depend on timing.
+                    // The worker takes up the pause before the audio after it goes in, or a fast
+                    // render would drop it: bounces must not depend on timing.
                     if !w.wait_for(|| !feed.paused(), OFFLINE_WAIT) {
                         status.offline_timeouts.fetch_add(1, Ordering::Relaxed);
                     }
@@ -145,6 +156,10 @@ impl Realtime {
             } else {
                 self.resumed_at = self.pos;
             }
+        }
+        if rolled {
+            self.release_all(context);
+            self.resumed_at = self.pos;
         }
         let mut queue_empty = true;
         if let Some((_, events)) = self.link.as_mut() {

@@ -160,6 +160,9 @@ fn run(
     while !shared.stop.load(Ordering::Acquire) {
         let s = settings(params);
         let (pos, n) = feed.pop(&mut buf);
+        if feed.take_fresh() {
+            an.start_afresh(pos, &mut backlog);
+        }
         if n > 0 {
             an.push(pos, &buf[..n], s.sensitivity, &mut backlog);
         }

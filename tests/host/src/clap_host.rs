@@ -151,6 +151,8 @@ pub struct Run {
     /// Act as a host that saves power: once the plugin said it may sleep, skip its `process()`
     /// for blocks of silent input without events (outputs silence), until the input is not.
     pub sleep: bool,
+    /// VST3 host only: a transport that is stopped until this sample and plays from it.
+    pub playing_from: Option<u64>,
 }
 
 impl Run {
@@ -163,6 +165,7 @@ impl Run {
             param_changes: Vec::new(),
             time_blocks: false,
             sleep: false,
+            playing_from: None,
         }
     }
 }

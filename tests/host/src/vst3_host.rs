@@ -313,6 +313,13 @@ impl<'m> Vst3Instance<'m> {
                 },
             };
             let as_ptr = |w: &ComWrapper<EventList>| w.as_com_ref::<IEventList>().unwrap().as_ptr();
+            // SAFETY: ProcessContext is plain data; zero is a valid value for every field.
+            let mut transport: ProcessContext = unsafe { std::mem::zeroed() };
+            transport.sampleRate = run.rate;
+            transport.projectTimeSamples = pos as i64;
+            if run.playing_from.is_some_and(|p| pos as u64 >= p) {
+                transport.state = ProcessContext_::StatesAndFlags_::kPlaying as u32;
+            }
             let mut data = ProcessData {
                 processMode: if mode == Mode::Realtime {
                     ProcessModes_::kRealtime as i32
@@ -332,7 +339,11 @@ impl<'m> Vst3Instance<'m> {
                 outputParameterChanges: null_mut(),
                 inputEvents: as_ptr(&in_events),
                 outputEvents: as_ptr(&out_events),
-                processContext: null_mut(),
+                processContext: if run.playing_from.is_some() {
+                    &mut transport
+                } else {
+                    null_mut()
+                },
             };
             // SAFETY: every pointer in `data` lives until after the call.
             assert_eq!(unsafe { self.processor.process(&mut data) }, kResultOk);

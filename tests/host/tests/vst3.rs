@@ -140,3 +140,38 @@ fn vst3_freewheeling_export_flagged_per_call_gets_every_note() {
         &p.run_mode(&input, &run, Mode::Freewheel),
     );
 }
+
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn vst3_bounces_starting_after_different_idle_times_give_the_same_midi() {
+    setup();
+    let module = Module::load();
+    let rate = 48_000.0;
+    let (_, x) = drum_signal(rate);
+    // A DAW runs the plugin, transport stopped, for however long the user waited, then rolls
+    // the transport and bounces: the notes must depend on the timeline alone.
+    let bounce = |idle: usize| {
+        let p = Vst3Instance::new(&module);
+        let mut input = vec![0.0; idle];
+        input.extend(&x);
+        let mut run = Run::new(rate, &[1024]);
+        run.playing_from = Some(idle as u64);
+        let out = p.run_mode(&stereo(&input), &run, Mode::Freewheel);
+        let notes: Vec<_> = out
+            .notes
+            .iter()
+            .map(|n| {
+                (
+                    n.time - idle as u64,
+                    n.on,
+                    n.key,
+                    (n.velocity * 127.0).round() as u8,
+                )
+            })
+            .collect();
+        assert!(notes.len() > 10, "{notes:?}");
+        notes
+    };
+    // 7168 and 11264 idle samples: other phases of the 48 -> 32 kHz resampler and the hop grid.
+    assert_eq!(bounce(1024 * 7), bounce(1024 * 11));
+}
