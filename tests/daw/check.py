@@ -173,6 +173,20 @@ def check(fixdir, outdir, clip_pos, log):
            "%d vs %d events, %s; audio bounces %s" % (len(cap1["events"]), len(cap2["events"]),
            "identical" if same else "DIFFERENT", "identical" if out == out2 else "differ"))
 
+    # (5) bypassed (the plugin's own bypass parameter, set by Ardour): the same audio at the same
+    # place (no jump in latency) and no notes of ours
+    _, out3 = read_wav(os.path.join(outdir, "bounce3.wav"))
+    cap3 = read_capture(os.path.join(outdir, "capture3.txt"))
+    out = out3
+    err3 = max_err(0)
+    ours = [e for e in cap3["events"] if e[1] & 0xF0 == 0x90 and e[3] > 0]
+    # Ardour must have used the plugin's own bypass parameter (it keeps running the plugin)
+    bp = re.search(r"@bypass enabled=(\w+) param=([-\d.e]+)", log)
+    by_param = bool(bp) and bp.group(1) == "false" and float(bp.group(2)) >= 0.5
+    report("bypass: same audio, no notes", by_param and err3 <= 1e-5 and not ours,
+           "Bypass parameter %s; max |error| at offset 0: %.2g; %d note-ons"
+           % (bp.group(2) if bp else "?", err3, len(ours)))
+
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
     return 1 if failed else 0

@@ -147,6 +147,15 @@ if stage == "export" then
 	local waited = 0
 	while shm:atomic_get_int (0) == 1 and waited < 500 do ARDOUR.LuaAPI.usleep (10000); waited = waited + 1 end
 	if shm:atomic_get_int (0) == 1 then fail ("probe did not reset (engine not running?)") end
+	if env ("DAW_BYPASS") == "1" then
+		-- the host's bypass: Ardour sets the plugin's designated bypass parameter (kIsBypass)
+		-- and keeps running it, so the latency stays compensated
+		plug:to_insert ():enable (false)
+		ARDOUR.LuaAPI.usleep (300000)
+		local param = -1
+		for _, p in ipairs (params_of (plug)) do if p.label == "Bypass" then param = p.value end end
+		print (string.format ("@bypass enabled=%s param=%g", tostring (plug:to_insert ():enabled ()), param))
+	end
 	local ex = s:simple_export ()
 	if not ex:set_preset (env ("DAW_PRESET")) then fail ("export preset not found") end
 	ex:set_folder (out)
