@@ -81,9 +81,9 @@ stage create
 python3 "$here/check.py" write-sources "$work/fx" "$DAW_SESSION_DIR"
 # Ardour 7.3's exporter crashes now and then (heap corruption in ExportGraphBuilder, also in
 # sessions without plugins); an export is a pure function of the saved session, so retry.
-DAW_RUN=1 stage export 8
-DAW_RUN=2 stage export 8
-DAW_RUN=3 DAW_BYPASS=1 stage export 8
+DAW_RUN=1 stage export 12
+DAW_RUN=2 stage export 12
+DAW_RUN=3 DAW_BYPASS=1 stage export 12
 stage params
 stage reopen
 grep -E '^@(plugin|latency|export)' "$work/results.log" | sed 's/^@/info  /'
