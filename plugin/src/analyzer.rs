@@ -7,6 +7,7 @@
 //! window of the same length reuses that window's prediction (the model is deterministic, so
 //! the events are the ones a run would give) instead of running the model.
 
+use crate::delay::SILENCE;
 use crate::events::{Event, EventGen, Hit, Msg, Rule, Timing};
 use crate::resample::Stream;
 use crate::tags::{drum_note, slot_labels, SLOTS};
@@ -36,9 +37,6 @@ struct Item {
     /// Part of it was emitted already (it waits for hits to become final).
     continued: bool,
 }
-
-/// Input at or below this magnitude counts as silence (as on the audio thread).
-const SILENCE: f32 = 1e-6;
 
 /// The last window's probabilities, from which its stretches are queued; when that window held
 /// only silence, the next silent windows of the same length reuse them.
@@ -255,7 +253,7 @@ impl Analyzer {
     /// input) ends sounding notes and restarts the analysis there.
     pub fn push(&mut self, pos: u64, x: &[f32], sensitivity: f32, events: &mut Vec<Event>) {
         if pos != self.host_pos {
-            self.restart(pos, events);
+            self.start_afresh(pos, events);
         }
         self.det.set_sensitivity(sensitivity);
         self.new_onsets.clear();
@@ -282,10 +280,6 @@ impl Analyzer {
     /// Ends sounding notes and starts the analysis over at stream position `pos`, as for a
     /// stream that begins there (after a pause of the feed, or when the transport starts).
     pub fn start_afresh(&mut self, pos: u64, events: &mut Vec<Event>) {
-        self.restart(pos, events);
-    }
-
-    fn restart(&mut self, pos: u64, events: &mut Vec<Event>) {
         self.gen.release_all(self.host_pos, events);
         if let Ok(fresh) = Stream::new(self.host_rate, self.model_rate) {
             self.resampler = fresh;

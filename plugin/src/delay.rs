@@ -43,6 +43,10 @@ impl Delay {
     }
 }
 
+/// Samples at or below this magnitude count as silence (-120 dBFS, below any 24-bit dither):
+/// for the host's sleep and for the analysis's reuse of silent windows.
+pub(crate) const SILENCE: f32 = 1e-6;
+
 /// What the plugin makes of a sample it passes on or analyses: NaN and Inf become silence.
 // Inlined so that each multiversioned caller vectorises it for its own target.
 #[inline(always)]

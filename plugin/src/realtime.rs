@@ -10,7 +10,7 @@
 //! sound before the silence can cause has been sent by then), no note of ours is on and no event
 //! is queued, `process` tells the host it may stop calling it until the input is not silent.
 
-use crate::delay::Delay;
+use crate::delay::{Delay, SILENCE};
 use crate::events::{Event, Msg};
 use crate::feed::FeedTx;
 use crate::status::Status;
@@ -25,8 +25,6 @@ use std::time::Duration;
 const MAX_EVENTS_PER_BLOCK: usize = 512;
 /// Longest an offline render waits for one block's analysis.
 const OFFLINE_WAIT: Duration = Duration::from_secs(60);
-/// Input at or below this magnitude counts as silence (-120 dBFS, below any 24-bit dither).
-const SILENCE: f32 = 1e-6;
 
 pub struct Realtime {
     /// None without a model: audio still passes (and is still delayed, as reported).
@@ -149,19 +147,15 @@ impl Realtime {
         self.delay.process(chans);
 
         let mut incoming = context.next_event();
-        if bypass != self.bypassed {
-            self.bypassed = bypass;
-            if bypass {
-                self.release_all(context);
-            } else {
-                self.resumed_at = self.pos;
-            }
-        }
-        if rolled {
+        // Our notes end where bypass or a new analysis begins; events queued for the stream before
+        // a new analysis are stale.
+        if rolled || (bypass && !self.bypassed) {
             self.release_all(context);
+        }
+        if rolled || (!bypass && self.bypassed) {
             self.resumed_at = self.pos;
         }
-        let mut queue_empty = true;
+        self.bypassed = bypass;
         if let Some((_, events)) = self.link.as_mut() {
             if bypass {
                 // Nothing of ours plays while bypassed; what the worker still sends is dropped.
@@ -172,8 +166,8 @@ impl Realtime {
             } else {
                 incoming = self.send_due(context, status, incoming, n as u64);
             }
-            queue_empty = self.link.as_ref().is_none_or(|(_, q)| q.is_empty());
         }
+        let queue_empty = self.link.as_ref().is_none_or(|(_, q)| q.is_empty());
         while let Some(inc) = incoming {
             let _ = context.try_send_event(inc);
             incoming = context.next_event();
