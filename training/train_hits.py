@@ -27,28 +27,30 @@ from audiomamba.config import Config
 from audiomamba.model import AudioMamba, count_parameters
 from data_pipeline.hits import HIT_CLASSES, HitSampler
 from data_pipeline.online import OnlineMixer, load_items
+from hit_augment import augment
 
 
-def make_sampler(paths: str, cfg: Config) -> HitSampler:
+def make_sampler(paths: str, cfg: Config, max_semitones: float = 2.0, synth_p: float = 0.0) -> HitSampler:
     items = [it for p in paths.split(",") for it in load_items(p)]
     if cfg.onset_pre_seconds is None:
         raise SystemExit("the hit model's config needs onset.pre_seconds (where its window starts)")
     return HitSampler(OnlineMixer(items, 2.56), window_s=cfg.clip_samples / cfg.sample_rate,
-                      pre_s=cfg.onset_pre_seconds)
+                      pre_s=cfg.onset_pre_seconds, max_semitones=max_semitones, synth_p=synth_p)
 
 
 class _Windows(torch.utils.data.IterableDataset):
     """Batches of fresh windows (workers > 0), or of a pool of `pool` windows made once and drawn
     with replacement (the CPU: mixing costs ~15 ms a window, training ~1 ms)."""
 
-    def __init__(self, paths, cfg, batch, seed, pool=0):
+    def __init__(self, paths, cfg, batch, seed, pool=0, max_semitones=2.0, synth_p=0.0):
         super().__init__()
         self.paths, self.cfg, self.batch, self.seed, self.pool = paths, cfg, batch, seed, pool
+        self.max_semitones, self.synth_p = max_semitones, synth_p
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + 100 * (info.id if info else 0))
-        stream = make_sampler(self.paths, self.cfg).stream(rng)
+        stream = make_sampler(self.paths, self.cfg, self.max_semitones, self.synth_p).stream(rng)
         if self.pool:
             ex = [next(stream) for _ in range(self.pool)]
             x = torch.from_numpy(np.stack([e[0] for e in ex]))
@@ -110,6 +112,10 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pool", type=int, default=0, help="train on a pool of this many windows made once (0: fresh)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--augment", action="store_true", help="kit randomisation per window (hit_augment.py)")
+    ap.add_argument("--max-semitones", type=float, default=2.0, help="retuning range of half the windows")
+    ap.add_argument("--synth-p", type=float, default=0.0,
+                    help="share of crops that are a synthesised kit's groove (data_pipeline/synth_drums.py)")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -138,15 +144,19 @@ def main():
         say(f"resumed at step {step} (best main F {best:.4f})")
     xv, yv = validation_set(os.path.join(a.out, "val.npz"), a.val_items, cfg, a.val_n)
     say(f"{cfg.name}: {count_parameters(model):,} parameters; {len(xv)} validation windows; args {vars(a)}")
-    loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool), batch_size=None,
+    loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool, a.max_semitones, a.synth_p), batch_size=None,
                                          num_workers=a.workers, persistent_workers=a.workers > 0)
     batches = iter(loader)
+    gen = torch.Generator().manual_seed(a.seed + 7919 * step)
+    onset = int(round(cfg.onset_pre_seconds * cfg.sample_rate))
     t0 = time.time()
     while step < a.steps:
         lr = a.lr * min(1.0, (step + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = next(batches)
+        if a.augment:
+            x, y = augment(x, y, cfg.sample_rate, onset, gen)
         x = x * (10 ** (torch.empty(len(x), 1).uniform_(-6, 6) / 20))  # gain augmentation
         loss = F.binary_cross_entropy_with_logits(model(x)["clip_logits"], y)
         opt.zero_grad(set_to_none=True)

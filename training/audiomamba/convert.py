@@ -5,12 +5,17 @@
 CKPT is a `.pth`/`.pt` (read with torch.load(weights_only=True)) or a `.safetensors` file.
 - wrapper keys `state_dict` / `model` (training checkpoints) are unwrapped; other top-level
   entries (optimizer, epoch, ...) are dropped;
-- name prefixes `module.v.` (DASS), `module.` (DataParallel), `model.` are stripped;
-- HTS-AT's final `norm.*` becomes `classifier.norm.*`; VMamba `classifier.*` names stay;
-- tensors the format does not use (num_batches_tracked, relative_position_*, attn_mask, anything
-  else not named in docs/weights.md) are dropped and listed;
+- name prefixes `module.v.` (DASS), `module.` (DataParallel), `sed_model.` (HTS-AT's Lightning
+  wrapper), `model.` are stripped;
+- HTS-AT's names become ours: its `PatchEmbed` (`patch_embed.proj.*`, `patch_embed.norm.*`) is
+  the v1 patch embedding (`patch_embed.0.*`, `patch_embed.2.*`), its final `norm.*` becomes
+  `classifier.norm.*`; VMamba `classifier.*` names stay;
+- tensors the format does not use (num_batches_tracked, relative_position_*, attn_mask, HTS-AT's
+  STFT and mel buffers, its unused `head.*`, anything else not named in docs/weights.md) are
+  dropped and listed;
 - the result is validated (names, shapes, float dtypes) like the Rust loader and written with
-  the config in the metadata.
+  the config in the metadata; a failed validation lists what was dropped, since a tensor it
+  misses is often one dropped under a name it did not know.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ from .config import Config
 from .export import DTYPES, validate_tensors, WeightsError
 from .model import AudioMamba, expected_tensors
 
-PREFIXES = ("module.v.", "module.", "model.")
+PREFIXES = ("module.v.", "module.", "sed_model.", "model.")
+# HTS-AT (htsat.py) name -> ours: its PatchEmbed is a conv `proj` and a LayerNorm `norm`, our v1
+# patch embedding the same two as Sequential items 0 and 2; its final LayerNorm is top-level.
+HTSAT_RENAMES = (("patch_embed.proj.", "patch_embed.0."), ("patch_embed.norm.", "patch_embed.2."),
+                 ("norm.", "classifier.norm."))
+# HTS-AT's torchlibrosa front end is stored as buffers; the format computes its front end itself.
+FRONTEND_BUFFERS = ("spectrogram_extractor.", "logmel_extractor.")
 WRAPPER_KEYS = ("state_dict", "model")
 
 
@@ -78,8 +89,13 @@ def map_state_dict(
             dropped.append(f"{key} (not a tensor)")
             continue
         name = strip_prefix(key)
-        if name.startswith("norm."):  # HTS-AT final LayerNorm
-            name = "classifier." + name
+        for theirs, ours in HTSAT_RENAMES:
+            if name.startswith(theirs):
+                name = ours + name[len(theirs):]
+                break
+        if name.startswith(FRONTEND_BUFFERS):
+            dropped.append(f"{key} (front-end buffer: the format computes its own front end)")
+            continue
         if name.endswith("num_batches_tracked"):
             dropped.append(f"{key} (num_batches_tracked)")
             continue
@@ -94,7 +110,12 @@ def map_state_dict(
         if not value.is_floating_point():
             raise WeightsError(f"tensor `{key}` has dtype {value.dtype}, expected a float")
         out[name] = value.detach().cpu()
-    validate_tensors(config, out)
+    try:
+        validate_tensors(config, out)
+    except WeightsError as e:
+        if dropped:
+            raise WeightsError(f"{e}\ndropped {len(dropped)} checkpoint entries:\n  " + "\n  ".join(dropped)) from None
+        raise
     return out, dropped
 
 

@@ -9,7 +9,9 @@ drum hit near them: speech consonants, plucked and struck notes, door knocks, ke
 found by an energy-rise detector like the plugin's, labelled all-zero ("not a drum hit").
 The onset the plugin hands the classifier is refined to within a millisecond; a small jitter
 keeps the classifier from depending on the exact sample. Half the windows are retuned by up to
-two semitones, as drums are tuned: the training side has only four kit families.
+two semitones, as drums are tuned: the training side has only four kit families. With `synth_p`,
+that share of crops is a synthesised kit's groove (`synth_drums`, a new kit every time), most of
+them over one of the mixer's crops (accompaniment, speech, other kits).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from scipy.signal import resample_poly
 
 from .config import SR
 from .labels import mid
+from .synth_drums import synth_crop
 
 HIT_CLASSES = ["Bass drum", "Snare drum", "Hi-hat", "Cymbal", "Drum", "Rimshot", "Clapping", "Cowbell", "Tambourine"]
 
@@ -50,8 +53,10 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
 
 class HitSampler:
     def __init__(self, mixer, window_s: float = 0.256, pre_s: float = 0.02, tol_s: float = 0.015,
-                 jitter_s: float = 0.002, max_semitones: float = 2.0, p_pitch: float = 0.5):
+                 jitter_s: float = 0.002, max_semitones: float = 2.0, p_pitch: float = 0.5,
+                 synth_p: float = 0.0, synth_bed_p: float = 0.6):
         self.mixer, self.window_s, self.pre_s, self.tol_s = mixer, window_s, pre_s, tol_s
+        self.synth_p, self.synth_bed_p = synth_p, synth_bed_p
         self.jitter_s, self.max_semitones, self.p_pitch = jitter_s, max_semitones, p_pitch
         self.mids = [mid(c) for c in HIT_CLASSES]
         self.index = {m: i for i, m in enumerate(self.mids)}
@@ -75,10 +80,22 @@ class HitSampler:
             w = resample_poly(w, fr.denominator, fr.numerator).astype(np.float32)
         return w[: self.n] if len(w) >= self.n else np.pad(w, (0, self.n - len(w)))
 
+    def _crop(self, rng: np.random.Generator):
+        if not (self.synth_p and rng.random() < self.synth_p):
+            return self.mixer.sample(rng, onsets=True)
+        audio, rec = synth_crop(rng, self.mixer.crop_s)
+        if rng.random() < self.synth_bed_p:
+            bed, brec = self.mixer.sample(rng, onsets=True)
+            rms = lambda v: float(np.sqrt(np.mean(v ** 2))) + 1e-9  # noqa: E731
+            audio = audio + 10 ** (rng.uniform(-15, 0) / 20) * rms(audio) / rms(bed) * bed[: len(audio)]
+            audio = (audio / max(1.0, np.abs(audio).max() / 0.95)).astype(np.float32)
+            rec = {**rec, "onsets": rec["onsets"] + list(brec.get("onsets", []))}
+        return audio, rec
+
     def from_crop(self, rng: np.random.Generator, max_hits: int = 6, max_negatives: int = 3):
         """Examples of one fresh crop: up to max_hits of its drum hits and up to max_negatives of
         its other onsets, as [(window, labels, 'hit' | 'nohit')]."""
-        audio, rec = self.mixer.sample(rng, onsets=True)
+        audio, rec = self._crop(rng)
         dur = len(audio) / SR
         hits = [(m, t) for m, t in rec["onsets"] if m in self.index and t < dur - 0.05]
         out = []

@@ -65,6 +65,53 @@ def test_htsat_layout_safetensors(tmp_path):
     assert_same_outputs(m, out, wave)
 
 
+def htsat_state_dict(m):
+    """Our model's tensors named as the published HTS-AT code (htsat.py) names its own, inside
+    its Lightning wrapper's `sed_model.`, with the entries HTS-AT has and the format does not."""
+    sd = {}
+    for k, v in m.state_dict().items():
+        k = k.replace("patch_embed.0.", "patch_embed.proj.").replace("patch_embed.2.", "patch_embed.norm.")
+        k = k.replace("classifier.norm.", "norm.")
+        sd["sed_model." + k] = v.clone()
+    c = m.config
+    n_fft, mels, classes = c.frontend.n_fft, c.frontend.n_mels, c.num_classes
+    sd["sed_model.spectrogram_extractor.stft.conv_real.weight"] = torch.zeros(n_fft // 2 + 1, 1, n_fft)
+    sd["sed_model.spectrogram_extractor.stft.conv_imag.weight"] = torch.zeros(n_fft // 2 + 1, 1, n_fft)
+    sd["sed_model.logmel_extractor.melW"] = torch.zeros(n_fft // 2 + 1, mels)
+    sd["sed_model.bn0.num_batches_tracked"] = torch.tensor(7)
+    sd["sed_model.head.weight"] = torch.zeros(classes, classes)  # defined by HTS-AT, unused with tscam
+    sd["sed_model.head.bias"] = torch.zeros(classes)
+    return sd
+
+
+def test_htsat_published_names_convert(tmp_path):
+    """A Lightning checkpoint as HTS-AT's training writes it converts to the same model."""
+    m, wave = model_and_wave("golden-a")
+    assert CFGS["golden-a"].backbone.patch_embed == "v1" and "tscam_conv.weight" in m.state_dict()
+    p = str(tmp_path / "htsat.ckpt")
+    torch.save({"state_dict": htsat_state_dict(m), "epoch": 40, "global_step": 9000}, p)
+    out = str(tmp_path / "out.safetensors")
+    _, notes = convert(p, CFGS["golden-a"], out, verbose=False)
+    text = "\n".join(notes)
+    for gone in ("conv_real", "melW", "num_batches_tracked", "sed_model.head.weight"):
+        assert gone in text
+    assert "patch_embed" not in text  # mapped, not dropped
+    assert_same_outputs(m, out, wave)
+
+
+def test_a_failed_conversion_lists_what_it_dropped(tmp_path):
+    m, _ = model_and_wave("golden-a")
+    sd = htsat_state_dict(m)
+    sd["sed_model.patch_embed.projection.weight"] = sd.pop("sed_model.patch_embed.proj.weight")  # a name we do not know
+    p = str(tmp_path / "renamed.pth")
+    torch.save(sd, p)
+    with pytest.raises(WeightsError) as e:
+        convert(p, CFGS["golden-a"], str(tmp_path / "o.safetensors"), verbose=False)
+    s = str(e.value)
+    assert "missing tensor `patch_embed.0.weight`" in s
+    assert "sed_model.patch_embed.projection.weight (not used by the format)" in s
+
+
 def test_vmamba_plain_and_model_wrapper(tmp_path, capsys):
     m, wave = model_and_wave("golden-d")
     p = str(tmp_path / "vm.pth")
