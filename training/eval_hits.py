@@ -45,14 +45,56 @@ def match(pred, truth, tol=TOL_S):
 
 
 @torch.no_grad()
-def transcribe(model, x, sr, threshold=0.5):
+def onset_probs(model, x, sr):
+    """The detector's onsets in x and the model's class probabilities at each, [onsets, classes]."""
     cut = HitSampler(None, window_s=model.config.clip_samples / sr, pre_s=model.config.onset_pre_seconds)  # the training windows
     onsets = energy_onsets(x, sr)
-    wins = [cut._window(x, t) for t in onsets]
-    if not wins:
-        return {c: [] for c in HIT_CLASSES}
-    p = torch.sigmoid(model(torch.from_numpy(np.stack(wins)))["clip_logits"]).numpy()
+    if not onsets:
+        return onsets, np.zeros((0, len(HIT_CLASSES)), np.float32)
+    wins = np.stack([cut._window(x, t) for t in onsets])
+    return onsets, torch.sigmoid(model(torch.from_numpy(wins))["clip_logits"]).numpy()
+
+
+def transcribe(model, x, sr, threshold=0.5):
+    onsets, p = onset_probs(model, x, sr)
     return {c: [t for t, pk in zip(onsets, p[:, k]) if pk >= threshold] for k, c in enumerate(HIT_CLASSES)}
+
+
+def kit_patterns(items, seed=0):
+    """Each kit render of a split, drums alone and with accompaniment (one or two of the split's
+    melodic renders at 0 to -6 dB against the kit): yields (setting, audio, sr, item)."""
+    hit_mids = {mid(c) for c in HIT_CLASSES}
+    kits = [it for it in items if it["kind"] == "render" and any(e["mid"] in hit_mids for e in it["events"])]
+    drums = hit_mids | {mid("Drum kit"), mid("Drum machine")}
+    melodic = [it for it in items if it["kind"] == "render" and it["labels"] and not drums & set(it["labels"])]
+    rng = np.random.default_rng(seed)
+    for setting in ("drums alone", "with accompaniment"):
+        for it in kits:
+            x, sr = sf.read(it["path"], dtype="float32", always_2d=True)
+            x = x.mean(1)
+            if setting == "with accompaniment" and melodic:
+                for _ in range(int(rng.integers(1, 3))):
+                    m, _ = sf.read(melodic[int(rng.integers(len(melodic)))]["path"], dtype="float32", always_2d=True)
+                    m = np.resize(m.mean(1), len(x))
+                    g = 10 ** (float(rng.uniform(-6, 0)) / 20) * np.sqrt(np.mean(x ** 2)) / (np.sqrt(np.mean(m ** 2)) + 1e-9)
+                    x = x + g * m
+                x = x / max(1.0, np.abs(x).max() / 0.9)
+            yield setting, x, sr, it
+
+
+def true_onsets(it, cls):
+    return [e["onset_s"] for e in it["events"] if e["mid"] == mid(cls)]
+
+
+def load_model(path, config="configs/hits.json"):
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = Config.from_dict(ck["config"])
+    if cfg.onset_pre_seconds is None:
+        # Checkpoints from before the config carried it (hits-v0, hits-v1): configs/hits.json's.
+        cfg.onset_pre_seconds = Config.load(config).onset_pre_seconds
+    model = AudioMamba(cfg, scan_impl="ref").eval()
+    model.load_state_dict(ck["model"])
+    return model
 
 
 def main():
@@ -64,38 +106,19 @@ def main():
     ap.add_argument("--config", default="configs/hits.json", help="for checkpoints whose config lacks `onset`")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    ck = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
-    cfg = Config.from_dict(ck["config"])
-    if cfg.onset_pre_seconds is None:
-        # Checkpoints from before the config carried it (hits-v0, hits-v1): configs/hits.json's.
-        cfg.onset_pre_seconds = Config.load(a.config).onset_pre_seconds
-    model = AudioMamba(cfg, scan_impl="ref").eval()
-    model.load_state_dict(ck["model"])
+    model = load_model(a.checkpoint, a.config)
     items = load_items(a.items)
-    hit_mids = {mid(c): c for c in HIT_CLASSES}
-    kits = [it for it in items if it["kind"] == "render" and any(e["mid"] in hit_mids for e in it["events"])]
-    drums = set(hit_mids) | {mid("Drum kit"), mid("Drum machine")}
-    melodic = [it for it in items if it["kind"] == "render" and it["labels"] and not drums & set(it["labels"])]
-    rng = np.random.default_rng(a.seed)
-    report = {}
-    for setting in ("drums alone", "with accompaniment"):
-        counts = {c: [0, 0, 0] for c in HIT_CLASSES}  # tp, predicted, true
-        for it in kits:
-            x, sr = sf.read(it["path"], dtype="float32", always_2d=True)
-            x = x.mean(1)
-            if setting == "with accompaniment" and melodic:
-                for _ in range(int(rng.integers(1, 3))):
-                    m, _ = sf.read(melodic[int(rng.integers(len(melodic)))]["path"], dtype="float32", always_2d=True)
-                    m = np.resize(m.mean(1), len(x))
-                    g = 10 ** (float(rng.uniform(-6, 0)) / 20) * np.sqrt(np.mean(x ** 2)) / (np.sqrt(np.mean(m ** 2)) + 1e-9)
-                    x = x + g * m
-                x = x / max(1.0, np.abs(x).max() / 0.9)
-            pred = transcribe(model, x, sr)
-            for c in HIT_CLASSES:
-                truth = [e["onset_s"] for e in it["events"] if hit_mids.get(e["mid"]) == c]
-                counts[c][0] += match(pred[c], truth)
-                counts[c][1] += len(pred[c])
-                counts[c][2] += len(truth)
+    report, by_setting, n = {}, {}, 0
+    for setting, x, sr, it in kit_patterns(items, a.seed):
+        cnt = by_setting.setdefault(setting, {c: [0, 0, 0] for c in HIT_CLASSES})  # tp, predicted, true
+        n += setting == "drums alone"
+        pred = transcribe(model, x, sr)
+        for cls in HIT_CLASSES:
+            truth = true_onsets(it, cls)
+            cnt[cls][0] += match(pred[cls], truth)
+            cnt[cls][1] += len(pred[cls])
+            cnt[cls][2] += len(truth)
+    for setting, counts in by_setting.items():
         rows = {}
         for c, (tp, npred, ntrue) in counts.items():
             if ntrue == 0 and npred == 0:
@@ -105,11 +128,11 @@ def main():
             rows[c] = {"P": round(prec, 4), "R": round(rec, 4),
                        "F": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0, "true": ntrue, "predicted": npred}
         report[setting] = rows
-        print(f"{setting} ({len(kits)} patterns):")
+        print(f"{setting} ({n} patterns):")
         for c, r in rows.items():
             print(f"  {c:12s} P {r['P']:.3f} R {r['R']:.3f} F {r['F']:.3f}  ({r['true']} hits, {r['predicted']} predicted)")
     if a.json:
-        json.dump({"checkpoint": a.checkpoint, "items": a.items, "patterns": len(kits), "tolerance_s": TOL_S,
+        json.dump({"checkpoint": a.checkpoint, "items": a.items, "patterns": n, "tolerance_s": TOL_S,
                    **report}, open(a.json, "w"), indent=1)
 
 

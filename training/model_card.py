@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--hits-amtag", required=True, help="eval_hits_amtag.py --json output on the test split")
     ap.add_argument("--hits-bench", required=True, help="`amtag bench --config HITS_MODEL --threads 1` JSON line")
     ap.add_argument("--hits-log", required=True, help="train_hits.py log of the shipped hit model")
+    ap.add_argument("--hits-card", default=None,
+                    help="JSON with the shipped hit model's `training` and `status` paragraphs (checkpoints/HITS-card.json)")
     ap.add_argument("--veto", type=float, required=True, help="the shipped veto level (engine DRUM_VETO)")
     ap.add_argument("--command", default="", help="the training command, for the card")
     ap.add_argument("--out", required=True)
@@ -244,15 +246,17 @@ def main():
 
     w("## Hit model\n")
     he, ha = json.load(open(a.hits_eval)), json.load(open(a.hits_amtag))
+    hcard = json.load(open(a.hits_card)) if a.hits_card else {}
     lv = ha["levels"][str(float(a.veto))]
     hcfg = Config.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "hits.json"))
     w(f"`audio-mamba-hits.safetensors` (`training/configs/hits.json`): a small Audio Mamba, "
       f"{hbench.get('parameters', 0):,} parameters, linear head, a {hcfg.clip_samples / hcfg.sample_rate:.3f} s "
       f"window at {hcfg.sample_rate} Hz starting {1000 * hcfg.onset_pre_seconds:.0f} ms before the onset, 9 drum classes (several at once for coinciding hits, none for an onset "
       f"that is no drum). Cost per hit on one core: {hbench['median_ms']:.2f} ms "
-      f"(`amtag bench --config weights/audio-mamba-hits.safetensors --threads 1`). Trained on windows at the "
-      f"onsets of training-split kit renders and one-shots (hits) and of everything else (no hit), with the "
-      f"online mixer's accompaniment, rooms and retuning: `training/train_hits.py`.\n")
+      f"(`amtag bench --config weights/audio-mamba-hits.safetensors --threads 1`). "
+      + hcard.get("training", "Trained on windows at the onsets of training-split kit renders and one-shots (hits) and "
+                  "of everything else (no hit), with the online mixer's accompaniment, rooms and retuning: "
+                  "`training/train_hits.py`.") + "\n")
     w(f"Drum transcription on the {he['patterns']} rendered patterns of the held-out test kits "
       f"(`eval_hits.py`: 20 ms, each true hit matched once; onsets by the detector, classes by the model):\n")
     w("| class | F, drums alone | P | R | F, with accompaniment | P | R | aim (alone / with) |")
@@ -275,10 +279,11 @@ def main():
     w(f"\nOn the {lv['drumless_clips']} test clips without drums (speech, instruments, effects): "
       f"{lv['drum_hits_per_10s_without_drums']:.2f} drum hits per 10 s with the veto"
       + (f", {no_veto:.2f} without it" if no_veto is not None else "") + ".\n")
-    w("**Status: below the aims.** The hit model was trained on the four kit families of the training split "
-      "(hydrogen and avldrums kits by author, the soundfonts' GM kits): held-out kits sound unlike all of them, "
-      "which is where its recall goes, most of all under accompaniment. More kit families on the training side "
-      "(sampled kits are not in Debian beyond these) or a teacher for hits are what would move it.\n")
+    w(hcard.get("status", "**Status: below the aims.** The hit model was trained on the four kit families of the "
+                "training split (hydrogen and avldrums kits by author, the soundfonts' GM kits): held-out kits sound "
+                "unlike all of them, which is where its recall goes, most of all under accompaniment. More kit "
+                "families on the training side (sampled kits are not in Debian beyond these) or a teacher for hits "
+                "are what would move it.") + "\n")
     w("## Data sources and licences\n")
     w("Speech from Debian packages' voice recordings (tuxpaint, klettres, ktuberling, asterisk voices, fillets, "
       "gcin, ...), split by language; drum kits (hydrogen-drumkits, avldrums) split by kit author; instruments "

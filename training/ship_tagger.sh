@@ -48,6 +48,7 @@ step python3 model_card.py --run "$R" --eval "$OUT/test_torch_amtag.json" --yamn
   --train-items $DATA/items_train.jsonl,$DATA/items_train_speech.jsonl,$DATA/items_train_renders.jsonl \
   --hits-eval checkpoints/$HITS-test.json --hits-amtag "$OUT/hits_test.json" \
   --hits-bench "$OUT/hits_bench.json" --hits-log checkpoints/$HITS-train.log --veto "$VETO" \
+  $( [ -f "checkpoints/$HITS-card.json" ] && echo --hits-card "checkpoints/$HITS-card.json" ) \
   --out ../weights/README.md
 # Whether the veto level (engine DRUM_VETO) still fits the new tagger: checked on validation,
 # after the card, for the next ship.
