@@ -42,3 +42,22 @@ def test_the_best_mean_f_of_both_settings_is_chosen():
     for c in HIT_CLASSES:
         assert res[c]["threshold"] == 0.3
         assert res[c]["mean_F"] == 1.0 and res[c]["mean_F_at_0.5"] < 1.0
+
+
+def test_thresholds_rise_together_until_drumless_clips_are_within_budget():
+    from calibrate_hits import drumless_rate, within_budget
+    k = len(HIT_CLASSES)
+    rng = np.random.default_rng(0)
+    # 20 s of drumless material whose 30 onsets give the hi-hat class probabilities 0.05-0.6
+    probs = np.zeros((30, k), np.float32)
+    probs[:, HIT_CLASSES.index("Hi-hat")] = rng.uniform(0.05, 0.6, 30)
+    clips = [{"drums": False, "seconds": 20.0, "probs": probs, "times": list(range(30)), "truth": {}},
+             {"drums": True, "seconds": 10.0, "probs": np.ones((5, k), np.float32), "times": list(range(5)), "truth": {}}]
+    start = [0.1] * k
+    assert drumless_rate(clips, start) == 10.0 * int((probs[:, 2] >= 0.1).sum()) / 20.0  # drum clips do not count
+    raised, step = within_budget(clips, start, budget=2.0)
+    assert drumless_rate(clips, raised) <= 2.0 and step > 0
+    assert len(set(np.round(np.log(np.array(raised) / (1 - np.array(raised))) - np.log(0.1 / 0.9), 6))) == 1  # one step for all
+    lower = 1 / (1 + np.exp(-(np.log(0.1 / 0.9) + step - 0.1)))
+    assert drumless_rate(clips, [lower] * k) > 2.0  # the smallest step that fits
+    assert within_budget(clips, start, budget=100.0) == ([0.1] * k, 0.0)
