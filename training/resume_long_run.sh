@@ -20,7 +20,9 @@
 # Validation 0.5359 at 10,000 (0.536 before the restart). A lost session had done
 # 9,000 -> 16,000 the same way, validation 0.5464 -> 0.5525, but its commits did not land.
 # Step 14,000 (0.5556) shipped on 2026-12-06. Then a new cycle: STEPS=22,000 from step 15,000
-# (a warm restart at 3.4e-4), begun at the end of that session with STOP_MINUTES=24.
+# (a warm restart at 3.4e-4), begun at the end of that session with STOP_MINUTES=24, ended in
+# the next (step 22,000; step 18,000, validation 0.5636, shipped). Resuming now needs a larger
+# STEPS (a new warm restart): README, "Where the run stands".
 set -euo pipefail
 cd "$(dirname "$0")"
 NAME=${NAME:-plugin29-m}
