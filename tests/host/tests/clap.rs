@@ -553,7 +553,11 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
     // example 1, the speech-like signal 2 (two hi-hats: the shipped hi-hat threshold, chosen on
     // validation, is low). The bound for the signal catches anything worse; the aim is not met.
     for (what, x, bound) in [
-        ("speech example", example_at_48k("speech-belarusian.flac"), 1.0),
+        (
+            "speech example",
+            example_at_48k("speech-belarusian.flac"),
+            1.0,
+        ),
         ("speech-like signal", speech_like(rate as f32, 10.0), 2.0),
     ] {
         let out = render(&x);
