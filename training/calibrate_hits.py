@@ -29,8 +29,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
-import tempfile
 
 import numpy as np
 import torch
@@ -38,7 +36,7 @@ import torch
 from data_pipeline.hits import HIT_CLASSES
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
-from eval_hits_amtag import DRUMISH, run_json_lines
+from eval_hits_amtag import DRUMISH, amtag_hits_and_frames, frame_drum_p
 from eval_hits import kit_patterns, load_model, match, onset_probs, true_onsets
 
 GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
@@ -50,6 +48,12 @@ def f_measure(tp, npred, ntrue):
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def counts_at(times, probs, truth, t):
+    """(tp, predicted, true) of one class on one clip at threshold t."""
+    pred = [tm for tm, p in zip(times, probs) if p >= t]
+    return match(pred, truth), len(pred), len(truth)
+
+
 def sweep(model, items, seed=0):
     """counts[setting][class] = array [len(GRID), 3] of (tp, predicted, true) per threshold."""
     counts = {}
@@ -59,33 +63,21 @@ def sweep(model, items, seed=0):
         for k, cls in enumerate(HIT_CLASSES):
             truth = true_onsets(it, cls)
             for g, t in enumerate(GRID):
-                pred = [o for o, pk in zip(onsets, p[:, k]) if pk >= t]
-                per[cls][g] += (match(pred, truth), len(pred), len(truth))
+                per[cls][g] += counts_at(onsets, p[:, k], truth, t)
     return counts
 
 
 def sweep_amtag(manifest, root, amtag, hit_model, veto, limit=0):
-    """counts["validation clips"][class] for the shipped path: `amtag hits --no-veto --threshold
-    0.05` gives every hit with each class probability from 0.05 up, `amtag tag --framewise` the
-    tagger's frames for the veto; a hit on any clip counts as predicted, truth is the manifest's
-    events shorter than 1 s. Also the drumless clips' seconds and kept hits for the report."""
+    """The shipped path's view of each validation clip: `amtag hits --no-veto --threshold 0.05`
+    gives every hit with each class probability from 0.05 up, `amtag tag --framewise` the
+    tagger's frames for the veto; per clip the kept hits' times and probabilities [hits, classes],
+    the truth per class (the manifest's events shorter than 1 s), its length, whether it has drums."""
     rows = [json.loads(l) for l in open(manifest)][: limit or None]
     files = [os.path.abspath(os.path.join(root, r["path"])) for r in rows]
-    hits = {os.path.abspath(d["file"]): d for d in run_json_lines(
-        [amtag, "hits", "--json", "--no-veto", "--threshold", "0.05", "--model", hit_model, *files])}
-    with tempfile.TemporaryDirectory() as tmp:
-        fw = os.path.join(tmp, "frames.json")
-        subprocess.run([amtag, "tag", "--framewise", fw, "--threads", "1", *files], check=True, capture_output=True)
-        frames_doc = json.load(open(fw))
-    frames = {}
-    for d in frames_doc:
-        cols = [i for i, name in enumerate(d["labels"]) if mid(name) in DRUMISH]
-        frames[os.path.abspath(d["file"])] = [(f["start_s"], f["end_s"], max((f["probabilities"][i] for i in cols), default=0.0))
-                                              for f in d["frames"]]
+    hits, frames = amtag_hits_and_frames(amtag, files, ["--threshold", str(GRID[0])], hit_model)
     clips = []
     for r, f in zip(rows, files):
-        kept = [h for h in hits[f]["hits"]
-                if veto <= 0 or max((p for s, e, p in frames[f] if s <= h["time_s"] < e), default=0.0) >= veto]
+        kept = [h for h in hits[f]["hits"] if veto <= 0 or frame_drum_p(frames[f], h["time_s"]) >= veto]
         truth = {c: [e["onset_s"] for e in r["events"] if e["mid"] == mid(c) and e["offset_s"] - e["onset_s"] < 1.0]
                  for c in HIT_CLASSES}
         clips.append({"times": [h["time_s"] for h in kept], "truth": truth, "seconds": hits[f]["duration_s"],
@@ -101,8 +93,7 @@ def clip_counts(clips):
     for cl in clips:
         for k, cls in enumerate(HIT_CLASSES):
             for g, t in enumerate(GRID):
-                pred = [tm for tm, p in zip(cl["times"], cl["probs"][:, k]) if p >= t]
-                per[cls][g] += (match(pred, cl["truth"][cls]), len(pred), len(cl["truth"][cls]))
+                per[cls][g] += counts_at(cl["times"], cl["probs"][:, k], cl["truth"][cls], t)
     return {"validation clips": per}
 
 
@@ -121,7 +112,7 @@ def within_budget(clips, thresholds, budget):
     for step in np.arange(0.0, 8.01, 0.1):
         t = 1 / (1 + np.exp(-(logit + step)))
         if drumless_rate(clips, t) <= budget:
-            return [float(round(v, 4)) for v in t], float(round(step, 2))
+            break
     return [float(round(v, 4)) for v in t], float(round(step, 2))
 
 
@@ -177,13 +168,9 @@ def main():
     if clips is not None:
         best = [res[c]["threshold"] for c in HIT_CLASSES]
         raised, step = within_budget(clips, best, a.drumless_budget)
-        for c, t in zip(HIT_CLASSES, raised):
-            k = HIT_CLASSES.index(c)
-            rows = [[0, 0, 0]]
-            for cl in clips:
-                pred = [tm for tm, p in zip(cl["times"], cl["probs"][:, k]) if p >= t]
-                rows[0] = [x + y for x, y in zip(rows[0], (match(pred, cl["truth"][c]), len(pred), len(cl["truth"][c])))]
-            res[c].update({"best_F_threshold": res[c]["threshold"], "threshold": t, "mean_F": round(f_measure(*rows[0]), 4)})
+        for k, (c, t) in enumerate(zip(HIT_CLASSES, raised)):
+            total = np.sum([counts_at(cl["times"], cl["probs"][:, k], cl["truth"][c], t) for cl in clips], axis=0)
+            res[c].update({"best_F_threshold": res[c]["threshold"], "threshold": t, "mean_F": round(f_measure(*total), 4)})
         print(f"drumless budget {a.drumless_budget}/10 s: thresholds raised by {step} in logit "
               f"({drumless_rate(clips, best):.2f} -> {drumless_rate(clips, raised):.2f} hits per 10 s)")
     for cls, r in res.items():

@@ -34,6 +34,34 @@ def run_json_lines(cmd):
     return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
+def amtag_hits_and_frames(amtag, files, hit_args, hit_model=None, tagger=None):
+    """Every classified hit of each file (`amtag hits --no-veto`, with hit_args) and the tagger's
+    frames as (start, end, highest drum-ish probability), both by absolute file path."""
+    hit_cmd = [amtag, "hits", "--json", "--no-veto", *hit_args, *files]
+    if hit_model:
+        hit_cmd += ["--model", hit_model]
+    hits = {os.path.abspath(d["file"]): d for d in run_json_lines(hit_cmd)}
+    with tempfile.TemporaryDirectory() as tmp:
+        fw = os.path.join(tmp, "frames.json")
+        tag_cmd = [amtag, "tag", "--framewise", fw, "--threads", "1", *files]
+        if tagger:
+            tag_cmd += ["--model", tagger]
+        subprocess.run(tag_cmd, check=True, capture_output=True)
+        frames_doc = json.load(open(fw))
+    frames = {}
+    for d in frames_doc:
+        cols = [i for i, name in enumerate(d["labels"]) if mid(name) in DRUMISH]
+        frames[os.path.abspath(d["file"])] = [
+            (f["start_s"], f["end_s"], max((f["probabilities"][i] for i in cols), default=0.0)) for f in d["frames"]
+        ]
+    return hits, frames
+
+
+def frame_drum_p(frames, t):
+    """The tagger's drum-ish probability in the frame holding time t (the veto's input)."""
+    return max((p for s, e, p in frames if s <= t < e), default=0.0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True)
@@ -49,28 +77,11 @@ def main():
     a = ap.parse_args()
     rows = [json.loads(l) for l in open(a.manifest)][: a.limit or None]
     files = [os.path.join(a.root, r["path"]) for r in rows]
-    hit_cmd = [a.amtag, "hits", "--json", "--no-veto", "--sensitivity", a.sensitivity,
-               "--threshold", a.threshold, *files]
-    if a.hit_model:
-        hit_cmd += ["--model", a.hit_model]
-    hits = {os.path.abspath(d["file"]): d for d in run_json_lines(hit_cmd)}
-    with tempfile.TemporaryDirectory() as tmp:
-        fw = os.path.join(tmp, "frames.json")
-        tag_cmd = [a.amtag, "tag", "--framewise", fw, "--threads", "1", *files]
-        if a.tagger:
-            tag_cmd += ["--model", a.tagger]
-        subprocess.run(tag_cmd, check=True, capture_output=True)
-        frames_doc = json.load(open(fw))
-    frames = {}
-    for d in frames_doc:
-        labels = d["labels"]
-        cols = [i for i, name in enumerate(labels) if mid(name) in DRUMISH]
-        frames[os.path.abspath(d["file"])] = [
-            (f["start_s"], f["end_s"], max((f["probabilities"][i] for i in cols), default=0.0)) for f in d["frames"]
-        ]
+    hits, frames = amtag_hits_and_frames(a.amtag, files, ["--sensitivity", a.sensitivity, "--threshold", a.threshold],
+                                         a.hit_model, a.tagger)
 
     def drum_p(file, t):
-        return max((p for s, e, p in frames[file] if s <= t < e), default=0.0)
+        return frame_drum_p(frames[file], t)
 
     report = {"manifest": a.manifest, "clips": len(rows), "sensitivity": float(a.sensitivity),
               "threshold": float(a.threshold), "levels": {}}

@@ -99,15 +99,20 @@ def test_htsat_published_names_convert(tmp_path):
     assert_same_outputs(m, out, wave)
 
 
+def conversion_error(tmp_path, sd, name="golden-a"):
+    """The checkpoint `sd` saved and converted with config `name`: its path and the error text."""
+    p = str(tmp_path / "bad.pth")
+    torch.save(sd, p)
+    with pytest.raises(WeightsError) as e:
+        convert(p, CFGS[name], str(tmp_path / "o.safetensors"), verbose=False)
+    return p, str(e.value)
+
+
 def test_a_failed_conversion_lists_what_it_dropped(tmp_path):
     m, _ = model_and_wave("golden-a")
     sd = htsat_state_dict(m)
     sd["sed_model.patch_embed.projection.weight"] = sd.pop("sed_model.patch_embed.proj.weight")  # a name we do not know
-    p = str(tmp_path / "renamed.pth")
-    torch.save(sd, p)
-    with pytest.raises(WeightsError) as e:
-        convert(p, CFGS["golden-a"], str(tmp_path / "o.safetensors"), verbose=False)
-    s = str(e.value)
+    _, s = conversion_error(tmp_path, sd)
     assert "missing tensor `patch_embed.0.weight`" in s
     assert "sed_model.patch_embed.projection.weight (not used by the format)" in s
 
@@ -129,11 +134,7 @@ def test_missing_and_mismatch(tmp_path, capsys):
     sd = dict(m.state_dict())
     sd.pop("layers.0.blocks.0.op.Ds")
     sd["patch_embed.0.weight"] = torch.zeros(8, 3, 4, 4)  # RGB ImageNet stem
-    p = str(tmp_path / "bad.pth")
-    torch.save(sd, p)
-    with pytest.raises(WeightsError) as e:
-        convert(p, CFGS["golden-a"], str(tmp_path / "o.safetensors"), verbose=False)
-    s = str(e.value)
+    p, s = conversion_error(tmp_path, sd)
     assert "missing tensor `layers.0.blocks.0.op.Ds` (expected shape [64])" in s
     assert "`patch_embed.0.weight` has shape [8, 3, 4, 4], expected [8, 1, 4, 4]" in s
     cfg_path = str(tmp_path / "c.json")
