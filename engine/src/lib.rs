@@ -12,6 +12,7 @@ pub mod error;
 pub mod frontend;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod graph;
 pub mod hits;
 pub mod kernels;
 mod model;

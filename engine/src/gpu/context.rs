@@ -2,7 +2,7 @@
 //! error plumbing that turns every wgpu failure into a [`GpuError`] instead of a panic.
 
 use super::kernels::Kernel;
-use super::weights::GpuWeights;
+use super::weights::{self, GpuWeights};
 use super::GpuError;
 use crate::model::Model;
 use std::collections::HashMap;
@@ -276,7 +276,7 @@ impl GpuContext {
         if let Some((_, w)) = cache.iter().find(|(m, _)| m.as_ptr() == Arc::as_ptr(model)) {
             return Ok(w.clone());
         }
-        let w = Arc::new(self.scoped(|| GpuWeights::upload(self, model))??);
+        let w = Arc::new(self.scoped(|| weights::upload(self, model.weights()))??);
         cache.push((Arc::downgrade(model), w.clone()));
         Ok(w)
     }

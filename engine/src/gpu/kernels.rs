@@ -130,11 +130,8 @@ impl<A> Operand<A> {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Epilogue {
-    pub accumulate: bool,
-    pub gelu: bool,
-}
+/// What a matrix product does besides adding the bias: the graph's epilogue.
+pub(crate) use crate::graph::Epilogue;
 
 /// `out[z][m, n] (+)= a[z][m, k] . w[z][n, k]^T (+ bias)`, for `zs` values of z.
 #[allow(clippy::too_many_arguments)]

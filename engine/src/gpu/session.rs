@@ -4,11 +4,12 @@
 use super::context::{AdapterPolicy, GpuContext};
 use super::exec::{self, Plan};
 use super::kernels::Dispatch;
-use super::plan::{self, Act};
+use super::plan::{self, Buf};
 use super::weights::GpuWeights;
 use super::GpuError;
 use crate::error::{Error, Result};
 use crate::frontend::Frontend;
+use crate::graph::{out_len, Act};
 use crate::model::{Model, Prediction};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ pub struct GpuSession {
     model: Arc<Model>,
     weights: Arc<GpuWeights>,
     capacity: usize,
-    acts: HashMap<Act, wgpu::Buffer>,
+    acts: HashMap<Buf, wgpu::Buffer>,
     plans: HashMap<usize, Plan>,
     readback: wgpu::Buffer,
     pool: Option<rayon::ThreadPool>,
@@ -52,16 +53,7 @@ impl<'a> GpuBatch<'a> {
     pub fn get(&self, i: usize) -> Prediction<'a> {
         assert!(i < self.len, "window {i} of a batch of {}", self.len);
         let (m, s) = (self.classes, self.steps);
-        let w = &self.out[i * plan::out_len(m, s)..(i + 1) * plan::out_len(m, s)];
-        let (clip, frames) = w.split_at(2 * m);
-        Prediction {
-            clip_logits: &clip[..m],
-            clip_probs: &clip[m..],
-            frame_logits: (s > 0).then(|| &frames[..s * m]),
-            frame_probs: (s > 0).then(|| &frames[s * m..]),
-            steps: s,
-            classes: m,
-        }
+        Prediction::from_out(&self.out[i * out_len(m, s)..], m, s)
     }
 }
 
@@ -87,7 +79,8 @@ impl GpuSession {
     ) -> Result<Self, GpuError> {
         let weights = ctx.weights(&model)?;
         let cfg = model.config();
-        let per_window = plan::record(cfg, &weights, 1);
+        let graph = model.graph();
+        let per_window = plan::record(graph, &weights, 1);
         let largest = per_window.needs.values().copied().max().unwrap_or(1) as u64 * 4;
         let limit = ctx
             .limits
@@ -110,7 +103,7 @@ impl GpuSession {
                 ctx.limits.max_compute_workgroups_per_dimension
             )));
         }
-        let (full, needs) = plan::record_up_to(cfg, &weights, capacity);
+        let (full, needs) = plan::record_up_to(graph, &weights, capacity);
         let acts = ctx.scoped(|| {
             needs
                 .iter()
@@ -127,7 +120,7 @@ impl GpuSession {
                 })
                 .collect::<HashMap<_, _>>()
         })?;
-        let out_floats = needs[&Act::Out];
+        let out_floats = needs[&Buf::Act(Act::Out)];
         let readback = ctx.scoped(|| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("readback"),
@@ -190,9 +183,9 @@ impl GpuSession {
         self.capacity
     }
 
-    fn plan(&self, windows: usize, ds: &[Dispatch<Act>]) -> Result<Plan, GpuError> {
+    fn plan(&self, windows: usize, ds: &[Dispatch<Buf>]) -> Result<Plan, GpuError> {
         let acts = &self.acts;
-        exec::build_plan(&self.ctx, ds, &|a: &Act| acts[a].clone())
+        exec::build_plan(&self.ctx, ds, &|a: &Buf| acts[a].clone())
             .map_err(|e| e.context(&format!("plan for {windows} windows")))
     }
 
@@ -261,7 +254,7 @@ impl GpuSession {
         exec::profile(
             &self.ctx,
             &self.plans[&n],
-            (&self.acts[&Act::Image], &self.image[..n * img]),
+            (&self.acts[&Buf::Act(Act::Image)], &self.image[..n * img]),
         )
         .map_err(gpu_err)
     }
@@ -296,7 +289,7 @@ impl GpuSession {
         let n = waves.len();
         self.frontend(waves);
         if !self.plans.contains_key(&n) {
-            let rec = plan::record(self.model.config(), &self.weights, n);
+            let rec = plan::record(self.model.graph(), &self.weights, n);
             let plan = self.plan(n, &rec.dispatches)?;
             self.plans.insert(n, plan);
         }
@@ -308,14 +301,14 @@ impl GpuSession {
         exec::submit(
             &self.ctx,
             &self.plans[&n],
-            Some((&self.acts[&Act::Image], &self.image[..n * img])),
-            (&self.acts[&Act::Out], &self.readback),
-            n * plan::out_len(self.classes, self.steps),
+            Some((&self.acts[&Buf::Act(Act::Image)], &self.image[..n * img])),
+            (&self.acts[&Buf::Act(Act::Out)], &self.readback),
+            n * out_len(self.classes, self.steps),
         )
     }
 
     fn collect(&mut self, n: usize, pending: exec::Pending) -> Result<(), GpuError> {
-        let out_floats = n * plan::out_len(self.classes, self.steps);
+        let out_floats = n * out_len(self.classes, self.steps);
         exec::finish(
             &self.ctx,
             pending,
@@ -329,7 +322,7 @@ impl GpuSession {
     /// The outputs of the last successful batch.
     pub fn last(&self) -> GpuBatch<'_> {
         GpuBatch {
-            out: &self.out[..self.last * plan::out_len(self.classes, self.steps)],
+            out: &self.out[..self.last * out_len(self.classes, self.steps)],
             len: self.last,
             classes: self.classes,
             steps: self.steps,
@@ -398,11 +391,11 @@ mod tests {
         let model = Arc::new(Model::random(cfg.clone(), 3).unwrap());
         let weights = ctx.weights(&model).unwrap();
         let cap = 48;
-        let (_, needs) = plan::record_up_to(&cfg, &weights, cap);
+        let (_, needs) = plan::record_up_to(model.graph(), &weights, cap);
         let mut split_somewhere = false;
         for n in 1..=cap {
-            let rec = plan::record(&cfg, &weights, n);
-            split_somewhere |= rec.needs.contains_key(&Act::Partial);
+            let rec = plan::record(model.graph(), &weights, n);
+            split_somewhere |= rec.needs.contains_key(&Buf::Partial);
             for (a, f) in &rec.needs {
                 assert!(
                     needs.get(a).is_some_and(|&have| have >= *f),
@@ -414,9 +407,9 @@ mod tests {
             split_somewhere,
             "nano never splits k: the test covers nothing"
         );
-        let at_cap = plan::record(&cfg, &weights, cap).needs;
+        let at_cap = plan::record(model.graph(), &weights, cap).needs;
         assert!(
-            at_cap.get(&Act::Partial).copied().unwrap_or(0) < needs[&Act::Partial],
+            at_cap.get(&Buf::Partial).copied().unwrap_or(0) < needs[&Buf::Partial],
             "the full batch needs the most partials: the case is not covered"
         );
     }

@@ -1,25 +1,27 @@
 //! The immutable model (config + weights, shared by every session and plugin instance) and the
 //! per-stream session that runs it.
 
-mod forward;
-pub(crate) mod layers;
+mod cpu;
 mod session;
 
-pub use session::{Prediction, Session, Tap};
+pub use crate::graph::Tap;
+pub use session::{Prediction, Session};
 
 use crate::config::{FrontendConfig, ModelConfig};
 use crate::error::{Error, Result};
 use crate::frontend::Bn0;
+use crate::graph::weights::{Host, Weights};
+use crate::graph::{self, Graph};
 use crate::weights::{read_config, TensorStore};
-use layers::{HeadW, PatchEmbedW, StageW};
 use std::path::Path;
 
+/// A model: its config, the front end's BatchNorm, the forward pass as a [`Graph`] and the
+/// weights the graph refers to, in host memory (backends on other devices map them).
 pub struct Model {
     config: ModelConfig,
     bn0: Option<Bn0>,
-    embed: PatchEmbedW,
-    stages: Vec<StageW>,
-    head: HeadW,
+    graph: Graph,
+    weights: Weights<Host>,
     parameters: usize,
 }
 
@@ -59,22 +61,14 @@ impl Model {
             }
             FrontendConfig::Kaldi(_) => None,
         };
-        let embed = PatchEmbedW::load(&mut tensors, &config)?;
-        let geoms = config.stages();
-        let stages = geoms
-            .iter()
-            .enumerate()
-            .map(|(i, &g)| StageW::load(&mut tensors, &config, i, g, i + 1 == geoms.len()))
-            .collect::<Result<Vec<_>>>()?;
-        let head = HeadW::load(&mut tensors, &config, *geoms.last().expect("validated"))?;
+        let (graph, weights) = graph::build(&config, &mut tensors)?;
         let parameters = tensors.taken();
         tensors.finish()?;
         Ok(Self {
             config,
             bn0,
-            embed,
-            stages,
-            head,
+            graph,
+            weights,
             parameters,
         })
     }
@@ -83,13 +77,16 @@ impl Model {
         &self.config
     }
 
-    /// The loaded layers, for backends that keep their own copy of the weights (src/gpu).
-    #[cfg(feature = "gpu")]
-    pub(crate) fn layers(&self) -> (&PatchEmbedW, &[StageW], &HeadW) {
-        (&self.embed, &self.stages, &self.head)
+    /// The forward pass every backend executes.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
-    #[cfg(feature = "gpu")]
+    /// The weights the graph refers to, in host memory.
+    pub fn weights(&self) -> &Weights<Host> {
+        &self.weights
+    }
+
     pub(crate) fn bn0(&self) -> Option<&Bn0> {
         self.bn0.as_ref()
     }

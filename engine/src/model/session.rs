@@ -1,23 +1,13 @@
-//! Per-stream inference state: front end plans, scratch buffers, thread pool, outputs.
+//! Per-stream inference state on the CPU: front end plans, the graph's activations, thread
+//! pool.
 
-use super::forward::{backbone, head, Buffers};
+use super::cpu::{execute, Acts, TapFn};
 use super::Model;
 use crate::error::{Error, Result};
 use crate::frontend::Frontend;
-use crate::kernels::math::sigmoid;
+use crate::graph::{out_len, Act, Tap};
 use crate::kernels::par::Par;
 use std::sync::Arc;
-
-/// Intermediate activations a caller can observe (golden tests compare them with the reference).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tap {
-    /// The front end's image, `rows x cols`.
-    Features,
-    /// Patch embedding output, `(h, w, c)` token-major.
-    PatchEmbed,
-    /// Output of stage i before its downsample.
-    Stage(usize),
-}
 
 /// Results of one window, borrowed from the session.
 #[derive(Debug)]
@@ -31,25 +21,35 @@ pub struct Prediction<'a> {
     pub classes: usize,
 }
 
+impl<'a> Prediction<'a> {
+    /// One window's prediction from its output block (`graph::out_len` floats: clip logits,
+    /// clip probs, frame logits, frame probs), as every executor writes it.
+    pub(crate) fn from_out(out: &'a [f32], classes: usize, steps: usize) -> Self {
+        let m = classes;
+        let (clip, frames) = out[..out_len(m, steps)].split_at(2 * m);
+        Prediction {
+            clip_logits: &clip[..m],
+            clip_probs: &clip[m..],
+            frame_logits: (steps > 0).then(|| &frames[..steps * m]),
+            frame_probs: (steps > 0).then(|| &frames[steps * m..]),
+            steps,
+            classes: m,
+        }
+    }
+}
+
 pub struct Session {
     model: Arc<Model>,
     par: Par,
     pool: Option<rayon::ThreadPool>,
     frontend: Frontend,
     wave: Vec<f32>,
-    image: Vec<f32>,
-    bufs: Buffers,
-    clip_logits: Vec<f32>,
-    clip_probs: Vec<f32>,
-    frame_logits: Vec<f32>,
-    frame_probs: Vec<f32>,
-    /// Framewise steps per window (0 for the linear head).
-    steps: usize,
+    acts: Acts,
 }
 
 impl Session {
-    /// A session using at most `threads` threads. It runs one silent window so that every buffer
-    /// is at its final size: later runs allocate nothing.
+    /// A session using at most `threads` threads. Every activation is allocated here at the
+    /// size the graph needs, so runs allocate nothing; one silent window warms the pool.
     pub fn new(model: Arc<Model>, threads: usize) -> Result<Self> {
         let threads = threads.max(1);
         let pool = if threads > 1 {
@@ -64,19 +64,10 @@ impl Session {
             None
         };
         let cfg = model.config();
-        let (rows, cols) = cfg.image_size();
-        let m = cfg.num_classes();
-        let steps = cfg.frame_steps().unwrap_or(0);
         let mut s = Self {
-            frontend: Frontend::new(&cfg.frontend, model.bn0.as_ref()),
+            frontend: Frontend::new(&cfg.frontend, model.bn0()),
             wave: vec![0.0; cfg.clip_samples()],
-            image: vec![0.0; rows * cols],
-            bufs: Buffers::default(),
-            clip_logits: vec![0.0; m],
-            clip_probs: vec![0.0; m],
-            frame_logits: vec![0.0; steps * m],
-            frame_probs: vec![0.0; steps * m],
-            steps,
+            acts: Acts::new(model.graph()),
             par: Par::new(threads),
             pool,
             model,
@@ -108,11 +99,7 @@ impl Session {
         self.run_inner(wave, &mut Some(tap))
     }
 
-    fn run_inner(
-        &mut self,
-        wave: &[f32],
-        tap: &mut super::forward::TapFn,
-    ) -> Result<Prediction<'_>> {
+    fn run_inner(&mut self, wave: &[f32], tap: &mut TapFn) -> Result<Prediction<'_>> {
         let n = self.wave.len();
         if wave.len() > n {
             return Err(Error::InputTooLong {
@@ -130,40 +117,22 @@ impl Session {
             pool,
             frontend,
             wave,
-            image,
-            bufs,
-            clip_logits,
-            frame_logits,
-            ..
+            acts,
         } = self;
         let model: &Model = model;
         let par = *par;
         let mut work = || {
-            frontend.compute(wave, image);
+            frontend.compute(wave, acts.get_mut(Act::Image));
             if let Some(f) = tap.as_mut() {
-                f(super::Tap::Features, image);
+                f(Tap::Features, acts.get(Act::Image));
             }
-            let hwc = backbone(model, par, image, bufs, tap);
-            head(model, par, hwc, bufs, clip_logits, frame_logits);
+            execute(model.graph(), model.weights(), par, acts, tap);
         };
         match pool {
             Some(p) => p.install(work),
             None => work(),
         }
-        for (p, &l) in self.clip_probs.iter_mut().zip(&self.clip_logits) {
-            *p = sigmoid(l);
-        }
-        for (p, &l) in self.frame_probs.iter_mut().zip(&self.frame_logits) {
-            *p = sigmoid(l);
-        }
-        let has_frames = self.steps > 0;
-        Ok(Prediction {
-            clip_logits: &self.clip_logits,
-            clip_probs: &self.clip_probs,
-            frame_logits: has_frames.then_some(&self.frame_logits[..]),
-            frame_probs: has_frames.then_some(&self.frame_probs[..]),
-            steps: self.steps,
-            classes: self.clip_logits.len(),
-        })
+        let g = model.graph();
+        Ok(Prediction::from_out(acts.get(Act::Out), g.classes, g.steps))
     }
 }
