@@ -26,7 +26,7 @@ if ! ldconfig -p | grep -q libvulkan; then
 fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
-export NODEVICE_SELECT=1 AMTAG_REQUIRE_GPU=1
+export NODEVICE_SELECT=1 AUDIO_MAMBA_REQUIRE_GPU=1
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl &&
     export PYTHONPATH=/tmp/site

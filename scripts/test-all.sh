@@ -26,12 +26,14 @@ fi
 # GPU tests (engine/tests/gpu_*.rs, cli/tests/gpu_backend.rs; the CLI enables the engine's `gpu`
 # feature) skip without an adapter, except in CI, where a missing lavapipe is a failure. Mesa's
 # device-select layer needs a Wayland session; headless it only prints errors.
-if [ "${CI:-}" = true ]; then export AMTAG_REQUIRE_GPU=1; fi
+if [ "${CI:-}" = true ]; then export AUDIO_MAMBA_REQUIRE_GPU=1; fi
 [ -n "${XDG_RUNTIME_DIR:-}" ] || export NODEVICE_SELECT=1
 
 # One optimised build serves the tests, the CLI and (later) the plugin bundles.
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo test --workspace --release --locked
+# The engine as a crate without its GPU backend (its `cfg(not(feature = "gpu"))` path).
+cargo test -p audio-mamba-engine --release --locked --no-default-features
 
 # Dataset pipeline unit tests (synthetic data; no PyTorch). A private venv keeps the system
 # Python untouched; the onset tests that need fluidsynth/timidity skip when those are absent.

@@ -3,7 +3,7 @@
 //! `--backend gpu` or `--batch N`, the time per window of batches on the chosen backend.
 
 use anyhow::{anyhow, Result};
-use audio_mamba_engine::{BackendChoice, Model, ModelConfig, Runner, Session};
+use audio_mamba_engine::{BackendChoice, Model, ModelConfig, Session};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,7 +91,7 @@ fn sgemm_gflops(threads: usize) -> f64 {
 pub fn run(spec: &str, seconds: Option<f64>, threads: usize, iters: usize) -> Result<()> {
     let model = Arc::new(resolve(spec, seconds)?);
     let cfg = model.config().clone();
-    let mut session = Session::new(model.clone(), threads)?;
+    let mut session = Session::cpu(model.clone(), threads)?;
     let wave: Vec<f32> = (0..cfg.clip_samples())
         .map(|i| 0.3 * ((i as f32 * 0.013).sin() + (i as f32 * 0.0021).sin()))
         .collect();
@@ -121,12 +121,11 @@ pub fn run(spec: &str, seconds: Option<f64>, threads: usize, iters: usize) -> Re
 /// warm-up batch: one JSON line with the time per kernel (summed over its dispatches, largest
 /// first) and the 12 slowest dispatches.
 pub fn profile(spec: &str, seconds: Option<f64>, batch: usize, threads: usize) -> Result<()> {
-    use audio_mamba_engine::gpu::{AdapterPolicy, GpuSession};
     let model = Arc::new(resolve(spec, seconds)?);
     let clip = model.config().clip_samples();
-    let mut session = GpuSession::new(model.clone(), batch.max(1), threads, AdapterPolicy::Any)
-        .map_err(|e| anyhow!("GPU: {e}"))?;
-    let waves: Vec<Vec<f32>> = (0..session.capacity().min(batch.max(1)))
+    let mut session = Session::new(model.clone(), threads, BackendChoice::Gpu, batch.max(1))
+        .map_err(|e| anyhow!("{e}"))?;
+    let waves: Vec<Vec<f32>> = (0..session.batch_capacity().min(batch.max(1)))
         .map(|b| {
             (0..clip)
                 .map(|i| 0.3 * (i as f32 * (0.013 + 0.001 * b as f32)).sin())
@@ -153,7 +152,7 @@ pub fn profile(spec: &str, seconds: Option<f64>, batch: usize, threads: usize) -
     slowest.sort_by_key(|s| std::cmp::Reverse(s.1));
     let v = serde_json::json!({
         "model": model.config().name,
-        "backend": session.context().adapter().name.clone(),
+        "backend": session.describe(),
         "batch": refs.len(),
         "dispatches": steps.len(),
         "total_ms": total * 1e3,
@@ -180,7 +179,7 @@ pub fn run_backend(
     let model = Arc::new(resolve(spec, seconds)?);
     let cfg = model.config().clone();
     let batch = batch.max(1);
-    let mut runner = Runner::new(model.clone(), threads, backend, batch)?;
+    let mut session = Session::new(model.clone(), threads, backend, batch)?;
     // Distinct windows, so no layer of the stack can serve a repeat from a cache.
     let waves: Vec<Vec<f32>> = (0..batch)
         .map(|b| {
@@ -194,24 +193,24 @@ pub fn run_backend(
         .collect();
     let refs: Vec<&[f32]> = waves.iter().map(|w| &w[..]).collect();
     let mut sink = 0.0f32;
-    let mut once = |r: &mut Runner| -> Result<f64> {
+    let mut once = |r: &mut Session| -> Result<f64> {
         let t = Instant::now();
         r.run_batch(&refs, &mut |_, p| sink += p.clip_probs[0])?;
         Ok(t.elapsed().as_secs_f64())
     };
-    once(&mut runner)?;
+    once(&mut session)?;
     let times = (0..iters.max(1))
-        .map(|_| once(&mut runner))
+        .map(|_| once(&mut session))
         .collect::<Result<Vec<_>>>()?;
-    if let Some(why) = runner.take_gpu_failure() {
+    if let Some(why) = session.take_gpu_failure() {
         return Err(anyhow!("GPU failed during the benchmark: {why}"));
     }
     let ms = median(times) * 1e3;
     let per_window = ms / batch as f64;
     let v = serde_json::json!({
         "model": cfg.name,
-        "backend": runner.describe(),
-        "cpu_emulated_gpu": runner.describe().contains("CPU-emulated"),
+        "backend": session.describe(),
+        "cpu_emulated_gpu": session.describe().contains("CPU-emulated"),
         "threads": threads,
         "batch": batch,
         "window_s": cfg.clip_seconds(),

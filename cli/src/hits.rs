@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use audio_mamba_engine::hits::{gm_drum_note, hit_velocity, says_drums, HitClassifier, DRUM_VETO};
 use audio_mamba_engine::onset::OnsetDetector;
 use audio_mamba_engine::resample::resample_mono;
-use audio_mamba_engine::{Label, Runner};
+use audio_mamba_engine::{Label, Session};
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{
     Format, Header, MetaMessage, MidiMessage, Smf, Timing, Track, TrackEvent, TrackEventKind,
@@ -45,7 +45,7 @@ pub struct FileHits {
 /// `tagger`, hits where its frame says no drums (the plugin's rule, `DRUM_VETO`) are dropped.
 pub fn find_hits(
     clf: &mut HitClassifier,
-    tagger: Option<&mut Runner>,
+    tagger: Option<&mut Session>,
     samples: &[f32],
     rate: u32,
     sensitivity: f32,
@@ -110,7 +110,7 @@ pub fn find_hits(
 }
 
 /// The tagger's framewise view: (start s, end s, highest probability of a drum tag).
-fn drum_frames(tagger: &mut Runner, samples: &[f32], rate: u32) -> Result<Vec<(f64, f64, f32)>> {
+fn drum_frames(tagger: &mut Session, samples: &[f32], rate: u32) -> Result<Vec<(f64, f64, f32)>> {
     let labels = tagger.model().config().labels.clone();
     let drumish: Vec<usize> = (0..labels.len())
         .filter(|&i| says_drums(&labels[i]))

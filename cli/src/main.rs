@@ -6,7 +6,7 @@ mod tag;
 
 use amtag::audio;
 use anyhow::{anyhow, bail, Context, Result};
-use audio_mamba_engine::{BackendChoice, Model, Runner};
+use audio_mamba_engine::{BackendChoice, Model, Session};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -50,7 +50,7 @@ enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
         /// auto (a real GPU if there is one, else the CPU), cpu, or gpu (any adapter, the
-        /// CPU-emulated lavapipe included). Default: $AMTAG_BACKEND, else auto.
+        /// CPU-emulated lavapipe included). Default: $AUDIO_MAMBA_BACKEND, else auto.
         #[arg(long)]
         backend: Option<BackendChoice>,
         /// Windows per GPU submission.
@@ -76,7 +76,7 @@ enum Cmd {
         /// Write the hits as a Standard MIDI File on General MIDI drum notes (one input file).
         #[arg(long, value_name = "OUT.mid")]
         midi: Option<PathBuf>,
-        /// auto, cpu or gpu, as for `tag`. Default: $AMTAG_BACKEND, else cpu.
+        /// auto, cpu or gpu, as for `tag`. Default: $AUDIO_MAMBA_BACKEND, else cpu.
         #[arg(long)]
         backend: Option<BackendChoice>,
         /// Keep hits where the tagger hears no drums (by default they are dropped, as in the
@@ -100,7 +100,7 @@ enum Cmd {
         /// Timed runs (the median is reported).
         #[arg(long, default_value_t = 10)]
         iters: usize,
-        /// cpu, gpu (any adapter) or auto. Default: $AMTAG_BACKEND, else cpu.
+        /// cpu, gpu (any adapter) or auto. Default: $AUDIO_MAMBA_BACKEND, else cpu.
         #[arg(long)]
         backend: Option<BackendChoice>,
         /// GPU only: run one batch a dispatch at a time and print each kernel's share of the time
@@ -137,7 +137,7 @@ fn load_hit_model(path: Option<&Path>) -> Result<Model> {
     }
 }
 
-/// `--backend`, else `$AMTAG_BACKEND`, else `default`; and whether the user chose it.
+/// `--backend`, else `$AUDIO_MAMBA_BACKEND`, else `default`; and whether the user chose it.
 fn backend_choice(
     flag: Option<BackendChoice>,
     default: BackendChoice,
@@ -145,7 +145,7 @@ fn backend_choice(
     if let Some(c) = flag {
         return Ok((c, true));
     }
-    Ok(match BackendChoice::from_env()? {
+    Ok(match audio_mamba_engine::env::backend()? {
         Some(c) => (c, true),
         None => (default, false),
     })
@@ -319,7 +319,7 @@ fn run_tag(
     let model = Arc::new(load_model(model)?);
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut session = Runner::new(model.clone(), threads, backend, batch.max(1))?;
+    let mut session = Session::new(model.clone(), threads, backend, batch.max(1))?;
     if chosen || session.is_gpu() {
         eprintln!("amtag: backend {}", session.describe());
     }
@@ -427,7 +427,7 @@ fn run_hits(inputs: &[PathBuf], model: Option<&Path>, o: &HitsOptions) -> Result
     let mut tagger = match o.veto {
         true => {
             let t = Arc::new(load_model(o.tagger).context("the veto's tagger (or --no-veto)")?);
-            Some(Runner::new(t, 1, o.backend, 16)?)
+            Some(Session::new(t, 1, o.backend, 16)?)
         }
         false => None,
     };

@@ -2,7 +2,7 @@
 //! framewise tables.
 
 use anyhow::Result;
-use audio_mamba_engine::{resample::resample_mono, Label, Runner};
+use audio_mamba_engine::{resample::resample_mono, Label, Session};
 use serde::Serialize;
 
 #[derive(Serialize, Clone)]
@@ -45,7 +45,7 @@ pub fn top_tags(probs: &[f32], labels: &[Label], k: usize) -> Vec<Tag> {
 /// Runs the model over `samples` (mono, at `rate`) in windows `hop_s` apart; the windows go to
 /// the backend as one batch (the GPU takes several per submission).
 pub fn tag_samples(
-    session: &mut Runner,
+    session: &mut Session,
     samples: &[f32],
     rate: u32,
     hop_s: Option<f64>,

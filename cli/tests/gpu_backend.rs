@@ -1,6 +1,6 @@
 //! `amtag tag --backend gpu` and `--backend cpu` agree on the same file; the backend comes from
-//! the flag or AMTAG_BACKEND and is reported. Skips without a GPU adapter unless
-//! AMTAG_REQUIRE_GPU=1 (lavapipe counts: it is asked for explicitly).
+//! the flag or AUDIO_MAMBA_BACKEND and is reported. Skips without a GPU adapter unless
+//! AUDIO_MAMBA_REQUIRE_GPU=1 (lavapipe counts: it is asked for explicitly).
 
 mod common;
 
@@ -35,12 +35,12 @@ fn tag(
     cmd.args(["tag", "--json", "--top", "5", "--hop", "0.5", "--model"])
         .arg(model())
         .arg(file)
-        .env_remove("AMTAG_BACKEND");
+        .env_remove("AUDIO_MAMBA_BACKEND");
     if let Some(b) = backend {
         cmd.args(["--backend", b]);
     }
     if let Some(e) = env {
-        cmd.env("AMTAG_BACKEND", e);
+        cmd.env("AUDIO_MAMBA_BACKEND", e);
     }
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -79,8 +79,8 @@ fn gpu_and_cpu_backends_give_the_same_tags() {
     let (ok, gpu, err) = tag(&file, Some("gpu"), None);
     if !ok {
         assert!(
-            std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
-            "AMTAG_REQUIRE_GPU=1 but --backend gpu failed: {err}"
+            !audio_mamba_engine::env::require_gpu(),
+            "AUDIO_MAMBA_REQUIRE_GPU=1 but --backend gpu failed: {err}"
         );
         eprintln!("skipped: no GPU adapter ({err})");
         return;
@@ -115,8 +115,8 @@ fn bench_profile_accounts_for_every_dispatch() {
     let err = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         assert!(
-            std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
-            "AMTAG_REQUIRE_GPU=1 but the profile failed: {err}"
+            !audio_mamba_engine::env::require_gpu(),
+            "AUDIO_MAMBA_REQUIRE_GPU=1 but the profile failed: {err}"
         );
         eprintln!("skipped: no GPU adapter ({err})");
         return;

@@ -88,7 +88,7 @@ fn scan(c: &mut Criterion) {
 fn run_window(c: &mut Criterion, group: &str, id: BenchmarkId, cfg: ModelConfig, threads: usize) {
     let model = Arc::new(Model::random(cfg, 1).unwrap());
     let w = wave(model.config().clip_samples());
-    let mut s = Session::new(model, threads).unwrap();
+    let mut s = Session::cpu(model, threads).unwrap();
     let mut g = c.benchmark_group(group);
     g.sample_size(10)
         .measurement_time(Duration::from_secs(8))

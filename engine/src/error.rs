@@ -37,9 +37,35 @@ pub enum Error {
     SampleRate(u32),
     #[error("resampler: {0}")]
     Resample(String),
-    /// The GPU backend failed (the message names the cause); callers may rerun on the CPU.
+    /// The GPU backend failed; callers may rerun on the CPU.
     #[error("GPU backend: {0}")]
-    Gpu(String),
+    Gpu(#[from] GpuError),
+}
+
+/// What went wrong on the GPU backend.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("this build has no GPU backend (engine feature `gpu`)")]
+    NotBuilt,
+    #[error("{0}")]
+    NoAdapter(String),
+    #[error("only a CPU-emulated GPU adapter is available ({0}); ask for the gpu backend explicitly to use it")]
+    CpuEmulatedOnly(String),
+    #[error("cannot open the GPU device: {0}")]
+    Device(String),
+    #[error("GPU validation error: {0}")]
+    Validation(String),
+    #[error("GPU out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("GPU device lost: {0}")]
+    Lost(String),
+    #[error("model does not fit the GPU's limits: {0}")]
+    Unsupported(String),
+    /// A panic inside the GPU stack (driver or wgpu), caught before it reached the caller.
+    #[error("panic in the GPU backend: {0}")]
+    Panic(String),
+    #[error("GPU error: {0}")]
+    Other(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

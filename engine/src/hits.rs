@@ -4,7 +4,7 @@
 //! high when hits coincide (kick + hat). The plugin's worker and `amtag hits` both use it.
 
 use crate::config::{HeadConfig, Label};
-use crate::{BackendChoice, Error, Model, Result, Runner};
+use crate::{BackendChoice, Error, Model, Result, Session};
 use std::sync::Arc;
 
 /// AudioSet drum labels with their General MIDI percussion keys.
@@ -72,7 +72,7 @@ pub struct HitScores<'a> {
 }
 
 pub struct HitClassifier {
-    runner: Runner,
+    session: Session,
     window: Vec<f32>,
     pre: usize,
     level_len: usize,
@@ -98,7 +98,7 @@ impl HitClassifier {
         Ok(())
     }
 
-    /// A classifier on `threads` CPU threads or the GPU (`choice`, as [`Runner::new`]).
+    /// A classifier on `threads` CPU threads or the GPU (`choice`, as [`Session::new`]).
     pub fn new(model: Arc<Model>, threads: usize, choice: BackendChoice) -> Result<Self> {
         Self::check(&model)?;
         let cfg = model.config();
@@ -107,7 +107,7 @@ impl HitClassifier {
         let pre = (cfg.onset.expect("checked").pre_seconds * rate).round() as usize;
         let level_len = ((LEVEL_SECONDS * rate).round() as usize).clamp(1, n - pre.min(n - 1));
         Ok(Self {
-            runner: Runner::new(model, threads, choice, 1)?,
+            session: Session::new(model, threads, choice, 1)?,
             window: vec![0.0; n],
             pre: pre.min(n - 1),
             level_len,
@@ -115,12 +115,12 @@ impl HitClassifier {
     }
 
     pub fn model(&self) -> &Arc<Model> {
-        self.runner.model()
+        self.session.model()
     }
 
     /// The GPU failure that just moved the classifier to the CPU, once.
     pub fn take_gpu_failure(&mut self) -> Option<String> {
-        self.runner.take_gpu_failure()
+        self.session.take_gpu_failure()
     }
 
     /// The model's sample rate: windows are read at this rate.
@@ -168,7 +168,7 @@ impl HitClassifier {
         } else {
             -120.0
         };
-        let pred = self.runner.run(&self.window)?;
+        let pred = self.session.run(&self.window)?;
         Ok(HitScores {
             probs: pred.clip_probs,
             level_db,

@@ -230,7 +230,7 @@ fn f16_and_bf16_files_decode_to_the_same_model_as_their_rounded_f32() {
         let run = |bytes: &[u8]| {
             let m = Arc::new(Model::from_bytes(bytes).unwrap());
             let n = m.config().clip_samples();
-            let mut s = Session::new(m, 1).unwrap();
+            let mut s = Session::cpu(m, 1).unwrap();
             let wave: Vec<f32> = (0..n).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
             s.run(&wave).unwrap().clip_logits.to_vec()
         };

@@ -29,7 +29,7 @@ fn check(name: &str, threads: usize) {
     let model = Arc::new(Model::load(dir.join(format!("{name}.safetensors"))).unwrap());
     let bytes = std::fs::read(dir.join(format!("{name}.golden.safetensors"))).unwrap();
     let g = tensors(&bytes);
-    let mut session = Session::new(model.clone(), threads).unwrap();
+    let mut session = Session::cpu(model.clone(), threads).unwrap();
     let seen: Arc<Mutex<HashMap<String, Vec<f32>>>> = Default::default();
     let sink = seen.clone();
     let mut tap = move |t: Tap, v: &[f32]| {

@@ -5,7 +5,7 @@
 
 use audio_mamba_engine::gpu::testing::gpu_or_skip;
 use audio_mamba_engine::gpu::{AdapterPolicy, GpuContext, GpuError};
-use audio_mamba_engine::{BackendChoice, Error, Model, Runner, Session};
+use audio_mamba_engine::{BackendChoice, Error, Model, Session};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ fn failures_become_errors_and_the_cpu_takes_over() {
     // auto never picks a CPU-emulated adapter.
     let model = golden_model();
     if ctx.adapter().cpu_emulated {
-        let auto = Runner::new(model.clone(), 1, BackendChoice::Auto, 4).unwrap();
+        let auto = Session::new(model.clone(), 1, BackendChoice::Auto, 4).unwrap();
         assert!(!auto.is_gpu(), "auto chose {}", auto.describe());
         assert!(
             auto.notice().is_some_and(|n| n.contains("CPU-emulated")),
@@ -49,9 +49,9 @@ fn failures_become_errors_and_the_cpu_takes_over() {
     }
 
     let w = wave(model.config().clip_samples());
-    let mut cpu = Session::new(model.clone(), 1).unwrap();
+    let mut cpu = Session::cpu(model.clone(), 1).unwrap();
     let expected = cpu.run(&w).unwrap().clip_probs.to_vec();
-    let mut runner = Runner::new(model.clone(), 1, BackendChoice::Gpu, 4).unwrap();
+    let mut runner = Session::new(model.clone(), 1, BackendChoice::Gpu, 4).unwrap();
     assert!(
         runner.is_gpu() && runner.describe().starts_with("gpu: "),
         "{}",
@@ -91,7 +91,7 @@ fn failures_become_errors_and_the_cpu_takes_over() {
     // The lost device is replaced for the next caller.
     let fresh = GpuContext::shared(AdapterPolicy::Any).unwrap();
     assert!(!Arc::ptr_eq(&fresh, &ctx));
-    let mut again = Runner::new(model.clone(), 1, BackendChoice::Gpu, 2).unwrap();
+    let mut again = Session::new(model.clone(), 1, BackendChoice::Gpu, 2).unwrap();
     assert!(again.describe().starts_with("gpu: "));
     assert!(again.is_gpu());
     let p = again.run(&w).unwrap().clip_probs.to_vec();
@@ -101,7 +101,7 @@ fn failures_become_errors_and_the_cpu_takes_over() {
 
     // A loss in the middle of a stream: every window is delivered once, in order, the rest by
     // the CPU.
-    let mut streaming = Runner::new(model.clone(), 1, BackendChoice::Gpu, 1).unwrap();
+    let mut streaming = Session::new(model.clone(), 1, BackendChoice::Gpu, 1).unwrap();
     let device = GpuContext::shared(AdapterPolicy::Any).unwrap();
     let waves: Vec<&[f32]> = vec![&w, &w, &w];
     let mut seen = Vec::new();
@@ -146,7 +146,6 @@ fn backend_choice_parses() {
 fn sessions_can_move_to_worker_threads() {
     fn send<T: Send>() {}
     fn send_sync<T: Send + Sync>() {}
-    send::<Runner>();
-    send::<audio_mamba_engine::gpu::GpuSession>();
+    send::<Session>();
     send_sync::<GpuContext>();
 }

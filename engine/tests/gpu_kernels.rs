@@ -1,7 +1,7 @@
 //! Every op family of the model, on every backend, against one plain reference (f64 loops that
 //! follow model.md literally). `on_every_backend!` makes a `cpu` and a `gpu` test of each; the
 //! GPU one runs on any adapter (lavapipe in CI) and skips without one unless
-//! AMTAG_REQUIRE_GPU=1. Shapes are small and ragged (tails of every tile) so lavapipe stays fast.
+//! AUDIO_MAMBA_REQUIRE_GPU=1. Shapes are small and ragged (tails of every tile) so lavapipe stays fast.
 //!
 //! Tolerances are relative L2 unless stated. Plain f32 kernels differ from the f64 reference
 //! only by summation order: 1e-5. The scan compounds exp over the sequence: 5e-5. Data movement

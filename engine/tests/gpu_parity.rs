@@ -1,13 +1,12 @@
 //! Whole-model parity of the GPU backend with the CPU path and the PyTorch golden vectors, on
 //! every golden config (every variant of the config space, an F16 file among them). Runs on any
-//! adapter, lavapipe included; skips without one unless AMTAG_REQUIRE_GPU=1.
+//! adapter, lavapipe included; skips without one unless AUDIO_MAMBA_REQUIRE_GPU=1.
 #![cfg(feature = "gpu")]
 
 mod common;
 
 use audio_mamba_engine::gpu::testing::gpu_or_skip;
-use audio_mamba_engine::gpu::{AdapterPolicy, GpuSession};
-use audio_mamba_engine::{Model, Prediction, Session};
+use audio_mamba_engine::{BackendChoice, Model, Prediction, Session};
 use common::{golden_dir, rel_l2};
 use safetensors::SafeTensors;
 use std::sync::Arc;
@@ -79,13 +78,18 @@ fn gpu_matches_cpu_and_golden_on_every_config() {
         let model =
             Arc::new(Model::load(golden_dir().join(format!("{name}.safetensors"))).unwrap());
         let wave = golden_tensor(name, "waveform").unwrap();
-        let mut gpu = GpuSession::with_context(ops.context().clone(), model.clone(), 3, 1).unwrap();
-        let mut cpu = Session::new(model.clone(), 1).unwrap();
+        let mut gpu = Session::new(model.clone(), 1, BackendChoice::Gpu, 3).unwrap();
+        assert!(gpu
+            .gpu_context()
+            .is_some_and(|c| Arc::ptr_eq(c, ops.context())));
+        let mut cpu = Session::cpu(model.clone(), 1).unwrap();
         let g = own(&gpu.run(&wave).unwrap());
         let c = own(&cpu.run(&wave).unwrap());
+        // the PyTorch reference's outputs, probabilities included (sigmoid of its logits)
+        let clip = golden_tensor(name, "clip_logits").unwrap();
         let golden = Owned {
-            clip: golden_tensor(name, "clip_logits").unwrap(),
-            probs: c.probs.clone(),
+            probs: clip.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect(),
+            clip,
             frames: golden_tensor(name, "frame_logits"),
         };
         assert_parity(&format!("{name} gpu vs cpu"), &g, &c);
@@ -96,11 +100,15 @@ fn gpu_matches_cpu_and_golden_on_every_config() {
         let short = &wave[..wave.len() / 3];
         let waves: [&[f32]; 3] = [short, &wave, &quiet];
         let expected: Vec<Owned> = waves.iter().map(|w| own(&cpu.run(w).unwrap())).collect();
-        let batch = gpu.run_batch(&waves).unwrap();
-        assert_eq!(batch.len(), 3);
-        for (i, e) in expected.iter().enumerate() {
-            assert_parity(&format!("{name} batch window {i}"), &own(&batch.get(i)), e);
+        assert_eq!(gpu.batch_capacity(), 3);
+        let mut got = Vec::new();
+        gpu.run_batch(&waves, &mut |i, p| got.push((i, own(p))))
+            .unwrap();
+        assert_eq!(got.len(), 3);
+        for ((i, g), e) in got.iter().zip(&expected) {
+            assert_parity(&format!("{name} batch window {i}"), g, e);
         }
+        assert!(gpu.is_gpu() && gpu.take_gpu_failure().is_none());
     }
 }
 
@@ -111,15 +119,16 @@ fn sessions_share_the_device_and_the_weights() {
     };
     let name = &golden_names()[0];
     let model = Arc::new(Model::load(golden_dir().join(format!("{name}.safetensors"))).unwrap());
-    let a = GpuSession::new(model.clone(), 1, 1, AdapterPolicy::Any).unwrap();
-    let b = GpuSession::new(model.clone(), 2, 1, AdapterPolicy::Any).unwrap();
-    assert!(Arc::ptr_eq(a.context(), b.context()));
-    assert!(Arc::ptr_eq(a.context(), ops.context()));
+    let a = Session::new(model.clone(), 1, BackendChoice::Gpu, 1).unwrap();
+    let b = Session::new(model.clone(), 1, BackendChoice::Gpu, 2).unwrap();
+    let (a, b) = (a.gpu_context().unwrap(), b.gpu_context().unwrap());
+    assert!(Arc::ptr_eq(a, b));
+    assert!(Arc::ptr_eq(a, ops.context()));
 }
 
 #[test]
 fn streams_longer_than_a_batch_keep_window_order() {
-    let Some(ops) = gpu_or_skip("gpu_stream") else {
+    let Some(_ops) = gpu_or_skip("gpu_stream") else {
         return;
     };
     let name = "golden-b";
@@ -131,13 +140,13 @@ fn streams_longer_than_a_batch_keep_window_order() {
         .map(|i| wave.iter().map(|v| v * (0.2 + 0.2 * i as f32)).collect())
         .collect();
     let waves: Vec<&[f32]> = scaled.iter().map(|w| &w[..]).collect();
-    let mut gpu = GpuSession::with_context(ops.context().clone(), model.clone(), 2, 2).unwrap();
-    assert_eq!(gpu.capacity(), 2);
-    let mut cpu = Session::new(model, 1).unwrap();
+    let mut gpu = Session::new(model.clone(), 2, BackendChoice::Gpu, 2).unwrap();
+    assert_eq!(gpu.batch_capacity(), 2);
+    let mut cpu = Session::cpu(model, 1).unwrap();
     let mut seen = Vec::new();
-    gpu.run_stream(&waves, &mut |i, p| seen.push((i, own(p))))
-        .map_err(|(at, e)| format!("window {at}: {e}"))
+    gpu.run_batch(&waves, &mut |i, p| seen.push((i, own(p))))
         .unwrap();
+    assert!(gpu.is_gpu(), "the stream stayed on the GPU");
     assert_eq!(
         seen.iter().map(|s| s.0).collect::<Vec<_>>(),
         [0, 1, 2, 3, 4]

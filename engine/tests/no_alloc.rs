@@ -31,7 +31,7 @@ fn steady_state_runs_do_not_allocate() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/");
     for name in ["golden-a", "golden-b", "golden-c", "golden-d"] {
         let model = Arc::new(Model::load(format!("{dir}{name}.safetensors")).unwrap());
-        let mut s = Session::new(model.clone(), 1).unwrap();
+        let mut s = Session::cpu(model.clone(), 1).unwrap();
         let wave: Vec<f32> = (0..model.config().clip_samples())
             .map(|i| (i as f32 * 0.01).sin())
             .collect();

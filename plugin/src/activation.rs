@@ -10,7 +10,7 @@ use crate::timeline;
 use crate::worker::{self, Worker};
 use crate::{feed, model_store};
 use audio_mamba_engine::hits::HitClassifier;
-use audio_mamba_engine::{BackendChoice, Model, Runner};
+use audio_mamba_engine::{BackendChoice, Model, Session};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -42,21 +42,15 @@ fn hits_budget_seconds(analyzer: &Analyzer) -> f64 {
     })
 }
 
-/// Environment variable choosing the analysis backend: auto (default: a real GPU when there is
-/// one, else the CPU), cpu, or gpu (any adapter, the CPU-emulated lavapipe included).
-pub const BACKEND_ENV: &str = "AUDIO_MAMBA_BACKEND";
-
 /// One window at a time, one CPU thread per instance: many instances share the machine, and
 /// the GPU device and weights are shared by all of them (engine `gpu::GpuContext::shared`).
-fn new_runner(model: &Arc<Model>) -> Result<Runner, String> {
-    let choice = match std::env::var(BACKEND_ENV) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map_err(|e| format!("{BACKEND_ENV}: {e}"))?,
-        _ => BackendChoice::Auto,
-    };
-    Runner::new(model.clone(), 1, choice, 1).map_err(|e| e.to_string())
+fn new_tagger_session(model: &Arc<Model>) -> Result<Session, String> {
+    // AUDIO_MAMBA_BACKEND: auto (default: a real GPU when there is one, else the CPU), cpu, or
+    // gpu (any adapter, the CPU-emulated lavapipe included)
+    let choice = audio_mamba_engine::env::backend()
+        .map_err(|e| e.to_string())?
+        .unwrap_or(BackendChoice::Auto);
+    Session::new(model.clone(), 1, choice, 1).map_err(|e| e.to_string())
 }
 
 /// Starts the analysis. An error leaves the instance passing audio through; `session` keeps
@@ -87,16 +81,16 @@ pub fn start(
         Some(Sessions { tagger, hits }) => (Some(tagger), hits),
         None => (None, None),
     };
-    let runner = match old_tagger {
+    let tagger = match old_tagger {
         Some(old) if Arc::ptr_eq(old.model(), &model) => old,
-        _ => new_runner(&model)?,
+        _ => new_tagger_session(&model)?,
     };
-    let mut line = format!("{}; analysis on {}", loaded.message, runner.describe());
-    if let Some(why) = runner.notice() {
+    let mut line = format!("{}; analysis on {}", loaded.message, tagger.describe());
+    if let Some(why) = tagger.notice() {
         line.push_str(&format!(" ({why})"));
     }
-    publish_to_editor(status, &model, &runner, params.hop.value());
-    let mut analyzer = Analyzer::new(runner, s.rate, params.hop.value())?;
+    publish_to_editor(status, &model, &tagger, params.hop.value());
+    let mut analyzer = Analyzer::new(tagger, s.rate, params.hop.value())?;
     line.push_str("; ");
     line.push_str(&attach_hit_model(&mut analyzer, old_hits));
     status.set_message(line);
@@ -164,9 +158,9 @@ fn attach_hit_model(analyzer: &mut Analyzer, old: Option<HitClassifier>) -> Stri
 }
 
 /// What the editor's status line and tag names show about this activation.
-fn publish_to_editor(status: &Status, model: &Model, runner: &Runner, hop: f32) {
+fn publish_to_editor(status: &Status, model: &Model, tagger: &Session, hop: f32) {
     let cfg = model.config();
-    status.backend.store(Arc::new(runner.describe()));
+    status.backend.store(Arc::new(tagger.describe()));
     status
         .model_name
         .store(Arc::new(format!("{} {}", cfg.name, cfg.version)));

@@ -14,7 +14,7 @@ use crate::tags::{drum_note, slot_labels, SLOTS};
 use crate::timeline::{Frame, FrameTx, HitMark, HIT_MARKS};
 use audio_mamba_engine::hits::{says_drums, HitClassifier, DRUM_VETO};
 use audio_mamba_engine::onset::OnsetDetector;
-use audio_mamba_engine::{Label, Runner};
+use audio_mamba_engine::{Label, Session};
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -60,12 +60,12 @@ struct HitPath {
 
 /// The engine sessions an analysis runs on, kept across activations (warm).
 pub struct Sessions {
-    pub tagger: Runner,
+    pub tagger: Session,
     pub hits: Option<HitClassifier>,
 }
 
 pub struct Analyzer {
-    runner: Runner,
+    tagger: Session,
     hit_path: Option<HitPath>,
     host_rate: u32,
     model_rate: u32,
@@ -102,8 +102,8 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
-    pub fn new(runner: Runner, host_rate: u32, hop_seconds: f32) -> Result<Self, String> {
-        let cfg = runner.model().config().clone();
+    pub fn new(tagger: Session, host_rate: u32, hop_seconds: f32) -> Result<Self, String> {
+        let cfg = tagger.model().config().clone();
         let model_rate = cfg.sample_rate();
         let clip = cfg.clip_samples();
         let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
@@ -141,7 +141,7 @@ impl Analyzer {
             percussive,
             trace: None,
             timeline: None,
-            runner,
+            tagger,
             host_rate,
             model_rate,
             clip,
@@ -167,7 +167,7 @@ impl Analyzer {
             return Err(("hit model window longer than the history".into(), clf));
         }
         let labels: &[Label] = &clf.model().config().labels;
-        let cfg = self.runner.model().config();
+        let cfg = self.tagger.model().config();
         let slot_class = self.slot_label.map(|l| {
             let tag = &cfg.labels[l?];
             labels
@@ -220,14 +220,14 @@ impl Analyzer {
 
     pub fn into_sessions(self) -> Sessions {
         Sessions {
-            tagger: self.runner,
+            tagger: self.tagger,
             hits: self.hit_path.map(|h| h.clf),
         }
     }
 
     /// The GPU failure that just moved the analysis to the CPU, once.
     pub fn take_gpu_failure(&mut self) -> Option<String> {
-        self.runner.take_gpu_failure()
+        self.tagger.take_gpu_failure()
     }
 
     /// Host samples from a sample's arrival until its events can exist, model time excluded:
@@ -324,7 +324,7 @@ impl Analyzer {
             self.silent_windows += 1;
         } else {
             self.fill_window(end, len);
-            let pred = self.runner.run(&self.window).map_err(|e| e.to_string())?;
+            let pred = self.tagger.run(&self.window).map_err(|e| e.to_string())?;
             let keep = &mut self.last;
             keep.silent_len = silent.then_some(len);
             keep.clip.clear();

@@ -6,14 +6,16 @@ use audio_mamba_engine::Model;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
-/// Environment variable naming a model file, for DAWs (and tests) without a file chooser.
+/// Environment variable naming a model file, for DAWs (and tests) without a file chooser;
+/// `none` runs without a tagger (audio passes through, no tags or events).
 pub const MODEL_ENV: &str = "AUDIO_MAMBA_MODEL";
 /// The same for the hit model; `none` runs without one (onsets then play every open drum tag).
 pub const HIT_MODEL_ENV: &str = "AUDIO_MAMBA_HIT_MODEL";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Key {
-    Embedded,
+    /// Model bytes compiled into the binary, by address (the embedded tagger, or a test's).
+    Embedded(usize),
     EmbeddedHits,
     File(PathBuf),
 }
@@ -57,11 +59,9 @@ fn from_file(path: &Path) -> Result<Arc<Model>, String> {
     })
 }
 
-fn embedded() -> Option<Result<Arc<Model>, String>> {
-    audio_mamba_engine::embedded::tagger().map(|bytes| {
-        cached(Key::Embedded, || {
-            Model::from_bytes(bytes).map_err(|e| format!("embedded model: {e}"))
-        })
+fn embedded(bytes: &'static [u8]) -> Result<Arc<Model>, String> {
+    cached(Key::Embedded(bytes.as_ptr() as usize), || {
+        Model::from_bytes(bytes).map_err(|e| format!("embedded model: {e}"))
     })
 }
 
@@ -69,9 +69,22 @@ fn embedded() -> Option<Result<Arc<Model>, String>> {
 /// embedded one. A source that fails is reported and the next one is used, so a bad file never
 /// costs the user a working model.
 pub fn resolve(saved_path: &str) -> Loaded {
-    let mut problems = Vec::new();
     let env = std::env::var(MODEL_ENV).unwrap_or_default();
-    for (what, path) in [("saved model path", saved_path), (MODEL_ENV, env.as_str())] {
+    resolve_from(saved_path, &env, audio_mamba_engine::embedded::tagger())
+}
+
+/// [`resolve`] with the environment's value and the embedded model given.
+fn resolve_from(saved_path: &str, env: &str, embedded_bytes: Option<&'static [u8]>) -> Loaded {
+    let mut problems = Vec::new();
+    if env.trim().eq_ignore_ascii_case("none") {
+        return Loaded {
+            model: None,
+            message: format!(
+                "no model ({MODEL_ENV}=none): audio passes through without tags or events"
+            ),
+        };
+    }
+    for (what, path) in [("saved model path", saved_path), (MODEL_ENV, env)] {
         if path.trim().is_empty() {
             continue;
         }
@@ -85,7 +98,7 @@ pub fn resolve(saved_path: &str) -> Loaded {
             Err(e) => problems.push(e),
         }
     }
-    match embedded() {
+    match embedded_bytes.map(embedded) {
         Some(Ok(model)) => Loaded {
             message: describe(&model, "embedded model", &problems),
             model: Some(model),
@@ -196,29 +209,83 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
     }
 
-    #[test]
-    fn bad_saved_path_is_reported_and_skipped() {
+    fn corrupt_file() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("am-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let corrupt = dir.join("corrupt.safetensors");
         std::fs::write(&corrupt, b"not a model").unwrap();
-        let loaded = resolve(corrupt.to_str().unwrap());
+        corrupt
+    }
+
+    static GOLDEN_B: &[u8] = include_bytes!("../../tests/golden/golden-b.safetensors");
+
+    #[test]
+    fn bad_saved_path_is_reported_and_skipped() {
+        let corrupt = corrupt_file();
+        let corrupt = corrupt.to_str().unwrap();
+        // with a good embedded model, the bad file is reported and the embedded one used
+        let loaded = resolve_from(corrupt, "", Some(GOLDEN_B));
+        let model = loaded.model.expect("the embedded model");
+        assert!(
+            model.config().name.contains("golden-b"),
+            "{}",
+            model.config().name
+        );
+        assert!(
+            loaded.message.contains("from embedded model"),
+            "{}",
+            loaded.message
+        );
+        assert!(
+            loaded.message.contains("ignored model file"),
+            "{}",
+            loaded.message
+        );
         assert!(
             loaded.message.contains("corrupt.safetensors"),
             "{}",
             loaded.message
         );
-        // Without an embedded model or AUDIO_MAMBA_MODEL this build has nothing left to use.
-        if audio_mamba_engine::embedded::tagger().is_none() && std::env::var(MODEL_ENV).is_err() {
-            assert!(loaded.model.is_none());
-            assert!(loaded.message.starts_with("no model"), "{}", loaded.message);
-        }
-        let good = resolve(golden().to_str().unwrap());
+        // then the environment's file comes before the embedded model
+        let env = resolve_from(corrupt, golden().to_str().unwrap(), Some(GOLDEN_B));
+        assert!(env.message.contains(MODEL_ENV), "{}", env.message);
+        assert!(!env.model.unwrap().config().name.contains("golden-b"));
+        // with nothing else to use, no model, and every problem said
+        let none = resolve_from(corrupt, "", None);
+        assert!(none.model.is_none());
+        assert!(none.message.starts_with("no model"), "{}", none.message);
+        assert!(
+            none.message.contains("corrupt.safetensors"),
+            "{}",
+            none.message
+        );
+        // an embedded model that does not load is one more problem, not a panic
+        static BROKEN: &[u8] = b"not a model either";
+        let broken = resolve_from("", "", Some(BROKEN));
+        assert!(broken.model.is_none());
+        assert!(
+            broken.message.contains("embedded model:"),
+            "{}",
+            broken.message
+        );
+        // a good saved path wins
+        let good = resolve_from(golden().to_str().unwrap(), "", Some(GOLDEN_B));
         assert!(good.model.is_some());
         assert!(
             good.message.contains("saved model path"),
             "{}",
             good.message
+        );
+    }
+
+    #[test]
+    fn none_turns_the_tagger_off_whatever_else_there_is() {
+        let loaded = resolve_from(golden().to_str().unwrap(), " None ", Some(GOLDEN_B));
+        assert!(loaded.model.is_none());
+        assert!(
+            loaded.message.contains("AUDIO_MAMBA_MODEL=none"),
+            "{}",
+            loaded.message
         );
     }
 }

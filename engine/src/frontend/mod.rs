@@ -9,6 +9,7 @@ pub use htsat::{Bn0, Htsat};
 pub use kaldi::Kaldi;
 
 use crate::config::FrontendConfig;
+use crate::error::{Error, Result};
 
 /// A front end with its own FFT plan and scratch: one per session.
 pub enum Frontend {
@@ -26,6 +27,19 @@ impl Frontend {
         }
     }
 
+    /// The window prologue every backend shares: `wave` (mono, at the model rate, at most one
+    /// window) copied into the window buffer `buf` with NaN and infinite samples as silence and
+    /// zero padding at the end, then its image.
+    pub fn window(&mut self, wave: &[f32], buf: &mut [f32], image: &mut [f32]) -> Result<()> {
+        check_window(wave, buf.len())?;
+        for (d, &s) in buf.iter_mut().zip(wave) {
+            *d = if s.is_finite() { s } else { 0.0 };
+        }
+        buf[wave.len()..].fill(0.0);
+        self.compute(buf, image);
+        Ok(())
+    }
+
     /// `wave` holds exactly one window (`clip_samples`).
     pub fn compute(&mut self, wave: &[f32], image: &mut [f32]) {
         match self {
@@ -33,4 +47,15 @@ impl Frontend {
             Frontend::Kaldi(k) => k.compute(wave, image),
         }
     }
+}
+
+/// A wave longer than the window (`max` samples) is refused, not cut.
+pub fn check_window(wave: &[f32], max: usize) -> Result<()> {
+    if wave.len() > max {
+        return Err(Error::InputTooLong {
+            got: wave.len(),
+            max,
+        });
+    }
+    Ok(())
 }

@@ -4,12 +4,12 @@
 
 use crate::kernels::nn::ConvShape;
 
-const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
-const LAYERNORM: &str = include_str!("../../../shaders/layernorm.wgsl");
-const CONV: &str = include_str!("../../../shaders/conv.wgsl");
-const LAYOUT: &str = include_str!("../../../shaders/layout.wgsl");
-const HEAD: &str = include_str!("../../../shaders/head.wgsl");
-const SCAN: &str = include_str!("../../../shaders/scan.wgsl");
+const MATMUL: &str = include_str!("../../shaders/matmul.wgsl");
+const LAYERNORM: &str = include_str!("../../shaders/layernorm.wgsl");
+const CONV: &str = include_str!("../../shaders/conv.wgsl");
+const LAYOUT: &str = include_str!("../../shaders/layout.wgsl");
+const HEAD: &str = include_str!("../../shaders/head.wgsl");
+const SCAN: &str = include_str!("../../shaders/scan.wgsl");
 
 /// Largest state group the scan keeps in registers (the size of its private arrays).
 const SCAN_GROUP_MAX: usize = 16;

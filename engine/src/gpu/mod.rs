@@ -1,10 +1,10 @@
-//! The model on a GPU through wgpu (Vulkan, Metal, DX12): WGSL kernels (`shaders/`) for every op
+//! The model on a GPU through wgpu (Vulkan, Metal, DX12): WGSL kernels (`engine/shaders/`) for every op
 //! after the front end, which stays on the CPU.
 //!
 //! One [`GpuContext`] (device, compiled pipelines, uploaded weights) serves the whole process;
 //! a [`GpuSession`] owns one stream's activation buffers and runs a batch of windows in one
 //! submission, reading back only the outputs. Every wgpu failure, including device loss and
-//! out-of-memory, surfaces as a [`GpuError`]; [`crate::backend::Runner`] then continues on the
+//! out-of-memory, surfaces as a [`GpuError`]; [`crate::Session`] then continues on the
 //! CPU path.
 
 mod context;
@@ -17,27 +17,9 @@ pub mod testing;
 mod weights;
 
 pub use context::{AdapterPolicy, AdapterSummary, GpuContext};
-pub use session::{GpuBatch, GpuSession};
+pub(crate) use session::GpuSession;
 
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum GpuError {
-    #[error("{0}")]
-    NoAdapter(String),
-    #[error("only a CPU-emulated GPU adapter is available ({0}); ask for the gpu backend explicitly to use it")]
-    CpuEmulatedOnly(String),
-    #[error("cannot open the GPU device: {0}")]
-    Device(String),
-    #[error("GPU validation error: {0}")]
-    Validation(String),
-    #[error("GPU out of memory: {0}")]
-    OutOfMemory(String),
-    #[error("GPU device lost: {0}")]
-    Lost(String),
-    #[error("model does not fit the GPU's limits: {0}")]
-    Unsupported(String),
-    #[error("GPU error: {0}")]
-    Other(String),
-}
+pub use crate::error::GpuError;
 
 impl GpuError {
     pub(crate) fn from_wgpu(e: wgpu::Error) -> Self {
@@ -52,12 +34,14 @@ impl GpuError {
     pub(crate) fn context(self, what: &str) -> Self {
         use GpuError::*;
         match self {
+            NotBuilt => NotBuilt,
             NoAdapter(m) => NoAdapter(format!("{what}: {m}")),
             CpuEmulatedOnly(m) => CpuEmulatedOnly(m),
             Device(m) => Device(format!("{what}: {m}")),
             Validation(m) => Validation(format!("{what}: {m}")),
             OutOfMemory(m) => OutOfMemory(format!("{what}: {m}")),
             Lost(m) => Lost(m),
+            Panic(m) => Panic(m),
             Unsupported(m) => Unsupported(format!("{what}: {m}")),
             Other(m) => Other(format!("{what}: {m}")),
         }

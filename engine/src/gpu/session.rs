@@ -8,14 +8,16 @@ use super::plan::{self, Buf};
 use super::weights::GpuWeights;
 use super::GpuError;
 use crate::error::{Error, Result};
-use crate::frontend::Frontend;
+use crate::frontend::{check_window, Frontend};
 use crate::graph::{out_len, Act};
 use crate::model::{Model, Prediction};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub struct GpuSession {
+/// One stream on the GPU executor (private: callers hold the backend-neutral
+/// [`crate::Session`]).
+pub(crate) struct GpuSession {
     ctx: Arc<GpuContext>,
     model: Arc<Model>,
     weights: Arc<GpuWeights>,
@@ -35,7 +37,7 @@ pub struct GpuSession {
 }
 
 /// Outputs of a batch, borrowed from the session.
-pub struct GpuBatch<'a> {
+pub(crate) struct GpuBatch<'a> {
     out: &'a [f32],
     len: usize,
     classes: usize,
@@ -45,9 +47,6 @@ pub struct GpuBatch<'a> {
 impl<'a> GpuBatch<'a> {
     pub fn len(&self) -> usize {
         self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
     /// Window `i`'s prediction, the same shape as the CPU session's.
     pub fn get(&self, i: usize) -> Prediction<'a> {
@@ -164,14 +163,10 @@ impl GpuSession {
         let plan = s.plan(capacity, &full.dispatches)?;
         s.plans.insert(capacity, plan);
         s.run_batch(&[&[]]).map_err(|e| match e {
-            Error::Gpu(m) => GpuError::Other(m),
+            Error::Gpu(g) => g,
             other => GpuError::Other(other.to_string()),
         })?;
         Ok(s)
-    }
-
-    pub fn model(&self) -> &Arc<Model> {
-        &self.model
     }
 
     pub fn context(&self) -> &Arc<GpuContext> {
@@ -187,12 +182,6 @@ impl GpuSession {
         let acts = &self.acts;
         exec::build_plan(&self.ctx, ds, &|a: &Buf| acts[a].clone())
             .map_err(|e| e.context(&format!("plan for {windows} windows")))
-    }
-
-    /// Tags one window; see [`GpuSession::run_batch`].
-    pub fn run(&mut self, wave: &[f32]) -> Result<Prediction<'_>> {
-        let batch = self.run_batch(&[wave])?;
-        Ok(batch.get(0))
     }
 
     /// Tags up to [`GpuSession::capacity`] windows in one submission. Each wave is mono at the
@@ -220,13 +209,13 @@ impl GpuSession {
         let Some((_, first)) = chunks.peek() else {
             return Ok(());
         };
-        self.prepare(first).map_err(|e| (0, gpu_err(e)))?;
+        self.prepare(first).map_err(|e| (0, e))?;
         let mut pending = self.submit(first.len()).map_err(|e| (0, gpu_err(e)))?;
         while let Some((i, chunk)) = chunks.next() {
             let next = chunks.peek().map(|(_, c)| *c);
             if let Some(next) = next {
                 // The current batch's image is already copied into the queue.
-                self.prepare(next).map_err(|e| (i * cap, gpu_err(e)))?;
+                self.prepare(next).map_err(|e| (i * cap, e))?;
             }
             self.collect(chunk.len(), pending)
                 .map_err(|e| (i * cap, gpu_err(e)))?;
@@ -263,31 +252,26 @@ impl GpuSession {
     fn prepare_batch(&mut self, waves: &[&[f32]]) -> Result<usize> {
         let n = waves.len();
         if n == 0 || n > self.capacity {
-            return Err(Error::Gpu(format!(
+            return Err(Error::Gpu(GpuError::Other(format!(
                 "a batch holds 1 to {} windows, got {n}",
                 self.capacity
-            )));
+            ))));
         }
         self.check_lengths(waves)?;
-        self.prepare(waves).map_err(gpu_err)?;
+        self.prepare(waves)?;
         Ok(n)
     }
 
     fn check_lengths(&self, waves: &[&[f32]]) -> Result<()> {
         let clip = self.model.config().clip_samples();
-        match waves.iter().find(|w| w.len() > clip) {
-            Some(w) => Err(Error::InputTooLong {
-                got: w.len(),
-                max: clip,
-            }),
-            None => Ok(()),
-        }
+        waves.iter().try_for_each(|w| check_window(w, clip))
     }
 
-    /// The front end of `waves` into the host image, and the plan for their count.
-    fn prepare(&mut self, waves: &[&[f32]]) -> Result<(), GpuError> {
+    /// The front end of `waves` (their lengths checked) into the host image, and the plan for
+    /// their count.
+    fn prepare(&mut self, waves: &[&[f32]]) -> Result<()> {
         let n = waves.len();
-        self.frontend(waves);
+        self.frontend(waves)?;
         if !self.plans.contains_key(&n) {
             let rec = plan::record(self.model.graph(), &self.weights, n);
             let plan = self.plan(n, &rec.dispatches)?;
@@ -330,7 +314,7 @@ impl GpuSession {
     }
 
     /// Front end of every window on the CPU, in parallel when the session has threads.
-    fn frontend(&mut self, waves: &[&[f32]]) {
+    fn frontend(&mut self, waves: &[&[f32]]) -> Result<()> {
         let clip = self.model.config().clip_samples();
         let img = self.image.len() / self.capacity;
         let n = waves.len();
@@ -341,29 +325,20 @@ impl GpuSession {
                     .zip(waves_buf.par_chunks_mut(clip))
                     .zip(image.par_chunks_mut(img))
                     .zip(waves.par_iter())
-                    .for_each(|(((fe, buf), image), w)| frontend_one(fe, buf, image, w))
+                    .try_for_each(|(((fe, buf), image), w)| fe.window(w, buf, image))
             }),
             None => fes
                 .iter_mut()
                 .zip(waves_buf.chunks_mut(clip))
                 .zip(image.chunks_mut(img))
                 .zip(waves.iter())
-                .for_each(|(((fe, buf), image), w)| frontend_one(fe, buf, image, w)),
+                .try_for_each(|(((fe, buf), image), w)| fe.window(w, buf, image)),
         }
     }
 }
 
-/// One window's image; `buf` is the window-sized copy of `wave` the front end reads.
-fn frontend_one(fe: &mut Frontend, buf: &mut [f32], image: &mut [f32], wave: &[f32]) {
-    for (d, &s) in buf.iter_mut().zip(wave) {
-        *d = if s.is_finite() { s } else { 0.0 };
-    }
-    buf[wave.len()..].fill(0.0);
-    fe.compute(buf, image);
-}
-
 fn gpu_err(e: GpuError) -> Error {
-    Error::Gpu(e.to_string())
+    Error::Gpu(e)
 }
 
 #[cfg(test)]
@@ -379,10 +354,7 @@ mod tests {
         let ctx = match GpuContext::shared(AdapterPolicy::Any) {
             Ok(c) => c,
             Err(e) => {
-                assert!(
-                    std::env::var("AMTAG_REQUIRE_GPU").as_deref() != Ok("1"),
-                    "{e}"
-                );
+                assert!(!crate::env::require_gpu(), "{e}");
                 return;
             }
         };

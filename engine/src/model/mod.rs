@@ -5,7 +5,8 @@ mod cpu;
 mod session;
 
 pub use crate::graph::Tap;
-pub use session::{Prediction, Session};
+pub(crate) use session::CpuSession;
+pub use session::Prediction;
 
 use crate::config::{FrontendConfig, ModelConfig};
 use crate::error::{Error, Result};

@@ -38,7 +38,9 @@ impl<'a> Prediction<'a> {
     }
 }
 
-pub struct Session {
+/// One stream on the CPU executor (private: callers hold the backend-neutral
+/// [`crate::Session`]).
+pub(crate) struct CpuSession {
     model: Arc<Model>,
     par: Par,
     pool: Option<rayon::ThreadPool>,
@@ -47,7 +49,7 @@ pub struct Session {
     acts: Acts,
 }
 
-impl Session {
+impl CpuSession {
     /// A session using at most `threads` threads. Every activation is allocated here at the
     /// size the graph needs, so runs allocate nothing; one silent window warms the pool.
     pub fn new(model: Arc<Model>, threads: usize) -> Result<Self> {
@@ -76,21 +78,13 @@ impl Session {
         Ok(s)
     }
 
-    pub fn model(&self) -> &Arc<Model> {
-        &self.model
-    }
-
-    pub fn threads(&self) -> usize {
-        self.par.threads()
-    }
-
     /// Tags one window of mono audio at the model's sample rate. Shorter input is zero-padded
     /// at the end; NaN and infinite samples are treated as silence.
     pub fn run(&mut self, wave: &[f32]) -> Result<Prediction<'_>> {
         self.run_inner(wave, &mut None)
     }
 
-    /// As [`Session::run`], calling `tap` with intermediate activations.
+    /// As [`CpuSession::run`], calling `tap` with intermediate activations.
     pub fn run_with_taps(
         &mut self,
         wave: &[f32],
@@ -100,29 +94,18 @@ impl Session {
     }
 
     fn run_inner(&mut self, wave: &[f32], tap: &mut TapFn) -> Result<Prediction<'_>> {
-        let n = self.wave.len();
-        if wave.len() > n {
-            return Err(Error::InputTooLong {
-                got: wave.len(),
-                max: n,
-            });
-        }
-        for (d, &s) in self.wave.iter_mut().zip(wave) {
-            *d = if s.is_finite() { s } else { 0.0 };
-        }
-        self.wave[wave.len()..].fill(0.0);
         let Self {
             model,
             par,
             pool,
             frontend,
-            wave,
+            wave: buf,
             acts,
         } = self;
+        frontend.window(wave, buf, acts.get_mut(Act::Image))?;
         let model: &Model = model;
         let par = *par;
         let mut work = || {
-            frontend.compute(wave, acts.get_mut(Act::Image));
             if let Some(f) = tap.as_mut() {
                 f(Tap::Features, acts.get(Act::Image));
             }

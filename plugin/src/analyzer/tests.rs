@@ -14,7 +14,7 @@ fn analyzer(rate: u32, hop: f32) -> (Analyzer, Settings) {
     let s = settings(&params);
     (
         Analyzer::new(
-            Runner::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
+            Session::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
             rate,
             hop,
         )
@@ -288,7 +288,7 @@ fn frames_that_are_clearly_not_drums_veto_the_hit_model() {
     let params = PluginParams::new(&model.config().labels);
     let s = settings(&params);
     let mut an = Analyzer::new(
-        Runner::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
+        Session::new(model, 1, BackendChoice::Cpu, 1).unwrap(),
         48_000,
         0.25,
     )
@@ -333,8 +333,8 @@ fn silent_windows_reuse_the_last_silent_prediction_and_change_nothing() {
     x.extend(vec![0.0; 6 * rate as usize]);
     x.extend(drums(r, &rock_beat(r, 120.0, 0.2, 1), 3 * rate as usize));
     let run = |reuse: bool| {
-        let runner = Runner::new(model.clone(), 1, BackendChoice::Cpu, 1).unwrap();
-        let mut an = Analyzer::new(runner, rate, 0.25).unwrap();
+        let tagger = Session::new(model.clone(), 1, BackendChoice::Cpu, 1).unwrap();
+        let mut an = Analyzer::new(tagger, rate, 0.25).unwrap();
         an.set_reuse_silence(reuse);
         let (mut events, mut latest) = (Vec::new(), Vec::new());
         for (k, block) in x.chunks(1000).enumerate() {

@@ -118,14 +118,14 @@ pub trait Ops {
 }
 
 /// Set to 1 (CI does) to make a missing GPU adapter fail the GPU tests instead of skipping them.
-pub const REQUIRE_GPU_ENV: &str = "AMTAG_REQUIRE_GPU";
+pub const REQUIRE_GPU_ENV: &str = crate::env::REQUIRE_GPU;
 
 /// The GPU ops on the shared device, or None with a message on stderr when there is no adapter
-/// (a failure when `AMTAG_REQUIRE_GPU=1`).
+/// (a failure when `AUDIO_MAMBA_REQUIRE_GPU=1`).
 pub fn gpu_or_skip(test: &str) -> Option<GpuOps> {
     match GpuOps::new() {
         Ok(ops) => Some(ops),
-        Err(e) if std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1") => {
+        Err(e) if crate::env::require_gpu() => {
             panic!("{test}: {REQUIRE_GPU_ENV}=1 but no GPU adapter: {e}")
         }
         Err(e) => {

@@ -1,13 +1,12 @@
-//! Backend choice (`auto | cpu | gpu`) and a runner that hides it: callers get the same
-//! [`Prediction`] from either path, and a GPU failure at any point (device lost, out of memory,
-//! a driver panic) is recorded for the caller and the CPU path takes over.
+//! What callers hold: one [`Session`] per stream, on the backend chosen (`auto | cpu | gpu`).
+//! Callers get the same [`Prediction`] from either executor, and a GPU failure at any point
+//! (device lost, out of memory, a driver panic) is recorded for the caller and the CPU path
+//! takes over.
 
-use crate::error::{Error, Result};
-use crate::model::{Model, Prediction, Session};
+use crate::error::{Error, GpuError, Result};
+use crate::graph::Tap;
+use crate::model::{CpuSession, Model, Prediction};
 use std::sync::Arc;
-
-/// Environment variable read by [`BackendChoice::from_env`].
-pub const BACKEND_ENV: &str = "AMTAG_BACKEND";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -43,21 +42,11 @@ impl std::fmt::Display for BackendChoice {
     }
 }
 
-impl BackendChoice {
-    /// The choice in `AMTAG_BACKEND`, if set.
-    pub fn from_env() -> Result<Option<Self>> {
-        match std::env::var(BACKEND_ENV) {
-            Ok(v) => v.parse().map(Some),
-            Err(_) => Ok(None),
-        }
-    }
-}
-
-/// A model session on the chosen backend.
-pub struct Runner {
+/// One stream of windows through a model, on the chosen backend.
+pub struct Session {
     model: Arc<Model>,
     threads: usize,
-    cpu: Option<Session>,
+    cpu: Option<CpuSession>,
     #[cfg(feature = "gpu")]
     gpu: Option<crate::gpu::GpuSession>,
     /// Why `auto` runs on the CPU, or the GPU failure that moved this runner there.
@@ -66,7 +55,12 @@ pub struct Runner {
     failure: Option<String>,
 }
 
-impl Runner {
+impl Session {
+    /// A session on the CPU with `threads` threads.
+    pub fn cpu(model: Arc<Model>, threads: usize) -> Result<Self> {
+        Self::new(model, threads, BackendChoice::Cpu, 1)
+    }
+
     /// `threads` serve the CPU path (or the GPU path's CPU front end); `max_batch` bounds the
     /// windows of one GPU submission.
     pub fn new(
@@ -98,12 +92,10 @@ impl Runner {
                 }));
                 match made {
                     Ok(Ok(g)) => r.gpu = Some(g),
-                    Ok(Err(e)) if choice == BackendChoice::Gpu => {
-                        return Err(Error::Gpu(e.to_string()))
-                    }
+                    Ok(Err(e)) if choice == BackendChoice::Gpu => return Err(Error::Gpu(e)),
                     Ok(Err(e)) => r.notice = Some(format!("no usable GPU ({e}); using the CPU")),
-                    Err(_) if choice == BackendChoice::Gpu => {
-                        return Err(Error::Gpu("GPU initialisation panicked".into()))
+                    Err(p) if choice == BackendChoice::Gpu => {
+                        return Err(Error::Gpu(panic_error(&p)))
                     }
                     Err(_) => r.notice = Some("GPU initialisation panicked; using the CPU".into()),
                 }
@@ -113,13 +105,11 @@ impl Runner {
             #[cfg(not(feature = "gpu"))]
             BackendChoice::Gpu => {
                 let _ = max_batch;
-                return Err(Error::Gpu(
-                    "this build has no GPU backend (engine feature `gpu`)".into(),
-                ));
+                return Err(Error::Gpu(GpuError::NotBuilt));
             }
         }
         if !r.is_gpu() {
-            r.cpu = Some(Session::new(r.model.clone(), threads)?);
+            r.cpu = Some(CpuSession::new(r.model.clone(), threads)?);
         }
         Ok(r)
     }
@@ -155,7 +145,7 @@ impl Runner {
         self.failure.take()
     }
 
-    /// Windows one call of [`Runner::run_batch`] hands to the device at once (1 on the CPU).
+    /// Windows one call of [`Session::run_batch`] hands to the device at once (1 on the CPU).
     pub fn batch_capacity(&self) -> usize {
         #[cfg(feature = "gpu")]
         if let Some(g) = &self.gpu {
@@ -164,21 +154,55 @@ impl Runner {
         1
     }
 
-    fn cpu(&mut self) -> Result<&mut Session> {
+    /// The process's GPU device, while this session runs on it.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_context(&self) -> Option<&Arc<crate::gpu::GpuContext>> {
+        self.gpu.as_ref().map(|g| g.context())
+    }
+
+    /// Threads of the CPU path (or of the GPU path's front end).
+    pub fn threads(&self) -> usize {
+        self.threads.max(1)
+    }
+
+    /// As [`Session::run`], calling `tap` with intermediate activations. Taps are observed on
+    /// the CPU executor, whichever backend the session runs on.
+    pub fn run_with_taps(
+        &mut self,
+        wave: &[f32],
+        tap: &mut (dyn FnMut(Tap, &[f32]) + Send),
+    ) -> Result<Prediction<'_>> {
+        self.cpu_session()?.run_with_taps(wave, tap)
+    }
+
+    /// Runs `waves` (at most [`Session::batch_capacity`]) on the GPU one dispatch at a time:
+    /// each dispatch's label and wall time, for finding the slow kernels on a real device.
+    pub fn profile(&mut self, waves: &[&[f32]]) -> Result<Vec<(String, std::time::Duration)>> {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = self.gpu.as_mut() {
+            return g.profile(waves);
+        }
+        let _ = waves;
+        Err(Error::Gpu(GpuError::NoAdapter(
+            "profiling runs on the GPU backend; this session is on the CPU".into(),
+        )))
+    }
+
+    fn cpu_session(&mut self) -> Result<&mut CpuSession> {
         if self.cpu.is_none() {
-            self.cpu = Some(Session::new(self.model.clone(), self.threads)?);
+            self.cpu = Some(CpuSession::new(self.model.clone(), self.threads)?);
         }
         Ok(self.cpu.as_mut().expect("just created"))
     }
 
     #[cfg(feature = "gpu")]
-    fn fall_back(&mut self, why: String) {
+    fn fall_back(&mut self, why: GpuError) {
         self.gpu = None;
         self.notice = Some(format!("GPU failed ({why}); continuing on the CPU"));
-        self.failure = Some(why);
+        self.failure = Some(why.to_string());
     }
 
-    /// Runs `waves` (at most [`Runner::batch_capacity`]) on the GPU if it is in use; Ok(false)
+    /// Runs `waves` (at most [`Session::batch_capacity`]) on the GPU if it is in use; Ok(false)
     /// when the CPU must do it (no GPU, or the GPU just failed).
     #[cfg(feature = "gpu")]
     fn try_gpu(&mut self, waves: &[&[f32]]) -> Result<bool> {
@@ -196,23 +220,24 @@ impl Runner {
             }
             Ok(Err(e)) => Err(e),
             Err(p) => {
-                self.fall_back(panic_text(&p));
+                self.fall_back(panic_error(&p));
                 Ok(false)
             }
         }
     }
 
-    /// Tags one window of mono audio at the model rate (see [`Session::run`]).
+    /// Tags one window of mono audio at the model rate. Shorter input is zero-padded at the
+    /// end; NaN and infinite samples are treated as silence.
     pub fn run(&mut self, wave: &[f32]) -> Result<Prediction<'_>> {
         #[cfg(feature = "gpu")]
         if self.try_gpu(&[wave])? {
             return Ok(self.gpu.as_ref().expect("ran on it").last().get(0));
         }
-        self.cpu()?.run(wave)
+        self.cpu_session()?.run(wave)
     }
 
     /// Tags every window, calling `f(index, prediction)` once each, in order; the GPU takes up
-    /// to [`Runner::batch_capacity`] windows per submission. After a GPU failure the CPU
+    /// to [`Session::batch_capacity`] windows per submission. After a GPU failure the CPU
     /// continues from the first window not yet delivered.
     pub fn run_batch(
         &mut self,
@@ -234,23 +259,23 @@ impl Runner {
                 Ok(Ok(())) => return Ok(()),
                 Ok(Err((_, Error::Gpu(why)))) => self.fall_back(why),
                 Ok(Err((_, e))) => return Err(e),
-                Err(p) => self.fall_back(panic_text(&p)),
+                Err(p) => self.fall_back(panic_error(&p)),
             }
             done = delivered.get();
         }
         for (i, w) in waves.iter().enumerate().skip(done) {
-            f(i, &self.cpu()?.run(w)?);
+            f(i, &self.cpu_session()?.run(w)?);
         }
         Ok(())
     }
 }
 
 #[cfg(feature = "gpu")]
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+fn panic_error(p: &Box<dyn std::any::Any + Send>) -> GpuError {
     let msg = p
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    format!("panic in the GPU backend: {msg}")
+    GpuError::Panic(msg)
 }
