@@ -20,6 +20,8 @@ mod model;
 pub mod onset;
 pub mod resample;
 pub mod session;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod weights;
 
 pub use config::{Label, ModelConfig, OnsetConfig};

@@ -2,33 +2,15 @@
 //! `training/make_golden.py` (random weights, fixed waveform) for configs that together cover
 //! every variant of the config space and both front ends.
 
-mod common;
-
+use audio_mamba_engine::testkit::{golden_dir, golden_names, golden_tensors, rel_l2};
 use audio_mamba_engine::{Model, Session, Tap};
-use common::{golden_dir, rel_l2};
-use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-fn tensors(bytes: &[u8]) -> HashMap<String, Vec<f32>> {
-    let st = SafeTensors::deserialize(bytes).unwrap();
-    st.iter()
-        .map(|(name, v)| {
-            let vals = v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect();
-            (name.to_string(), vals)
-        })
-        .collect()
-}
 
 fn check(name: &str, threads: usize) {
     let dir = golden_dir();
     let model = Arc::new(Model::load(dir.join(format!("{name}.safetensors"))).unwrap());
-    let bytes = std::fs::read(dir.join(format!("{name}.golden.safetensors"))).unwrap();
-    let g = tensors(&bytes);
+    let g = golden_tensors(name);
     let mut session = Session::cpu(model.clone(), threads).unwrap();
     let seen: Arc<Mutex<HashMap<String, Vec<f32>>>> = Default::default();
     let sink = seen.clone();
@@ -81,12 +63,7 @@ fn check(name: &str, threads: usize) {
 
 #[test]
 fn every_golden_config_matches_the_reference() {
-    let mut names: Vec<String> = std::fs::read_dir(golden_dir())
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|f| f.strip_suffix(".golden.safetensors").map(str::to_string))
-        .collect();
-    names.sort();
+    let names = golden_names();
     assert!(
         names.len() >= 3,
         "expected at least three golden configs, found {names:?}"

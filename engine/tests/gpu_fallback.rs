@@ -3,8 +3,8 @@
 //! device. Its own test binary because it destroys the process-wide device.
 #![cfg(feature = "gpu")]
 
-use audio_mamba_engine::gpu::testing::gpu_or_skip;
 use audio_mamba_engine::gpu::{AdapterPolicy, GpuContext, GpuError};
+use audio_mamba_engine::testkit::gpu_or_skip;
 use audio_mamba_engine::{BackendChoice, Error, Model, Session};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,10 +22,9 @@ fn wave(n: usize) -> Vec<f32> {
 
 #[test]
 fn failures_become_errors_and_the_cpu_takes_over() {
-    let Some(ops) = gpu_or_skip("gpu_fallback") else {
+    let Some(ctx) = gpu_or_skip("gpu_fallback") else {
         return;
     };
-    let ctx = ops.context().clone();
     eprintln!("adapter: {}", ctx.adapter());
 
     // An invalid shader: a validation error from inside an error scope.

@@ -8,13 +8,12 @@
 //! is exact.
 #![cfg(feature = "gpu")]
 
-mod common;
-
-use audio_mamba_engine::gpu::testing::{gpu_or_skip, CpuOps, Ops, ScanCase, TscamCase};
 use audio_mamba_engine::kernels::nn::ConvShape;
 use audio_mamba_engine::kernels::par::Par;
 use audio_mamba_engine::kernels::scan::ScanDims;
-use common::rand_vec;
+use audio_mamba_engine::testkit::{
+    gpu_or_skip, rand_vec, Backend, GraphOps, Ops, ScanCase, TscamCase,
+};
 
 #[track_caller]
 fn assert_close(ops: &dyn Ops, got: &[f32], want: &[f64], tol: f64, what: &str) {
@@ -45,13 +44,19 @@ macro_rules! on_every_backend {
             const BODY: fn(&dyn Ops) = $body;
             #[test]
             fn cpu() {
-                BODY(&CpuOps { par: Par::new(1) });
-                BODY(&CpuOps { par: Par::new(2) });
+                BODY(&GraphOps {
+                    backend: Backend::Cpu(Par::new(1)),
+                });
+                BODY(&GraphOps {
+                    backend: Backend::Cpu(Par::new(2)),
+                });
             }
             #[test]
             fn gpu() {
-                if let Some(ops) = gpu_or_skip(concat!(stringify!($name), "::gpu")) {
-                    BODY(&ops);
+                if let Some(ctx) = gpu_or_skip(concat!(stringify!($name), "::gpu")) {
+                    BODY(&GraphOps {
+                        backend: Backend::Gpu(ctx),
+                    });
                 }
             }
         }
@@ -248,37 +253,6 @@ on_every_backend!(layer_norm, |ops| {
             );
         }
     }
-});
-
-on_every_backend!(merge_ln_gate, |ops| {
-    let (rows, c) = (29, 24);
-    let y4 = rand_vec(4 * rows * c, 1);
-    let z = rand_vec(rows * c, 2);
-    let (w, b) = (rand_vec(c, 3), rand_vec(c, 4));
-    let plane = rows * c;
-    let sum: Vec<f64> = (0..plane)
-        .map(|i| (0..4).map(|k| y4[i + k * plane] as f64).sum())
-        .collect();
-    let normed = ln_ref(&sum, c, &w, &b);
-    assert_close(
-        ops,
-        &ops.merge_ln_gate(&y4, c, None, &w, &b),
-        &normed,
-        1e-5,
-        "merge + out_norm",
-    );
-    let gated: Vec<f64> = normed
-        .iter()
-        .zip(&z)
-        .map(|(v, &zz)| v * silu(zz as f64))
-        .collect();
-    assert_close(
-        ops,
-        &ops.merge_ln_gate(&y4, c, Some(&z), &w, &b),
-        &gated,
-        1e-5,
-        "merge + out_norm + gate",
-    );
 });
 
 on_every_backend!(conv2d, |ops| {
@@ -530,24 +504,38 @@ on_every_backend!(selective_scan, |ops| {
                 }
             }
         }
-        let case = ScanCase {
-            dims,
-            windows,
-            a_neg: &a_neg,
-            dt_bias: &dt_bias,
-            d: &d,
-            u: &u,
-            delta_raw: &delta_raw,
-            dbl: &dbl,
-        };
-        let want = ss2d_ref(dims, windows, &a_log, &dt_bias, &d, &u, &delta_raw, &dbl);
-        assert_close(
-            ops,
-            &ops.ss2d_scan(&case),
-            &want,
-            5e-5,
-            &format!("ss2d scan {dims:?}"),
-        );
+        let (norm_w, norm_b) = (rand_vec(e, s + 7), rand_vec(e, s + 8));
+        let z = rand_vec(windows * l * e, s + 9);
+        let sum = ss2d_ref(dims, windows, &a_log, &dt_bias, &d, &u, &delta_raw, &dbl);
+        // the op goes on with model.md's out_norm and, where the config has one, the SiLU(z) gate
+        let normed = ln_ref(&sum, e, &norm_w, &norm_b);
+        let gated: Vec<f64> = normed
+            .iter()
+            .zip(&z)
+            .map(|(v, &zz)| v * silu(zz as f64))
+            .collect();
+        for (gate, want) in [(None, &normed), (Some(&z[..]), &gated)] {
+            let case = ScanCase {
+                dims,
+                windows,
+                a_neg: &a_neg,
+                dt_bias: &dt_bias,
+                d: &d,
+                u: &u,
+                delta_raw: &delta_raw,
+                dbl: &dbl,
+                norm_w: &norm_w,
+                norm_b: &norm_b,
+                z: gate,
+            };
+            assert_close(
+                ops,
+                &ops.ss2d_scan(&case),
+                want,
+                5e-5,
+                &format!("ss2d scan, out_norm, gate {} {dims:?}", gate.is_some()),
+            );
+        }
     }
 });
 

@@ -3,34 +3,12 @@
 //! adapter, lavapipe included; skips without one unless AUDIO_MAMBA_REQUIRE_GPU=1.
 #![cfg(feature = "gpu")]
 
-mod common;
-
-use audio_mamba_engine::gpu::testing::gpu_or_skip;
+use audio_mamba_engine::testkit::{golden_dir, golden_names, golden_tensors, gpu_or_skip, rel_l2};
 use audio_mamba_engine::{BackendChoice, Model, Prediction, Session};
-use common::{golden_dir, rel_l2};
-use safetensors::SafeTensors;
 use std::sync::Arc;
 
 fn golden_tensor(name: &str, key: &str) -> Option<Vec<f32>> {
-    let bytes = std::fs::read(golden_dir().join(format!("{name}.golden.safetensors"))).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor(key).ok()?;
-    Some(
-        t.data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-    )
-}
-
-fn golden_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(golden_dir())
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|f| f.strip_suffix(".golden.safetensors").map(str::to_string))
-        .collect();
-    names.sort();
-    names
+    golden_tensors(name).remove(key)
 }
 
 struct Owned {
@@ -69,7 +47,7 @@ fn assert_parity(what: &str, gpu: &Owned, reference: &Owned) {
 
 #[test]
 fn gpu_matches_cpu_and_golden_on_every_config() {
-    let Some(ops) = gpu_or_skip("gpu_parity") else {
+    let Some(ctx) = gpu_or_skip("gpu_parity") else {
         return;
     };
     let names = golden_names();
@@ -79,9 +57,7 @@ fn gpu_matches_cpu_and_golden_on_every_config() {
             Arc::new(Model::load(golden_dir().join(format!("{name}.safetensors"))).unwrap());
         let wave = golden_tensor(name, "waveform").unwrap();
         let mut gpu = Session::new(model.clone(), 1, BackendChoice::Gpu, 3).unwrap();
-        assert!(gpu
-            .gpu_context()
-            .is_some_and(|c| Arc::ptr_eq(c, ops.context())));
+        assert!(gpu.gpu_context().is_some_and(|c| Arc::ptr_eq(c, &ctx)));
         let mut cpu = Session::cpu(model.clone(), 1).unwrap();
         let g = own(&gpu.run(&wave).unwrap());
         let c = own(&cpu.run(&wave).unwrap());
@@ -114,7 +90,7 @@ fn gpu_matches_cpu_and_golden_on_every_config() {
 
 #[test]
 fn sessions_share_the_device_and_the_weights() {
-    let Some(ops) = gpu_or_skip("gpu_sharing") else {
+    let Some(ctx) = gpu_or_skip("gpu_sharing") else {
         return;
     };
     let name = &golden_names()[0];
@@ -123,7 +99,7 @@ fn sessions_share_the_device_and_the_weights() {
     let b = Session::new(model.clone(), 1, BackendChoice::Gpu, 2).unwrap();
     let (a, b) = (a.gpu_context().unwrap(), b.gpu_context().unwrap());
     assert!(Arc::ptr_eq(a, b));
-    assert!(Arc::ptr_eq(a, ops.context()));
+    assert!(Arc::ptr_eq(a, &ctx));
 }
 
 #[test]

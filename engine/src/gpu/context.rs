@@ -269,6 +269,14 @@ impl GpuContext {
         .map_err(|e| e.context(&format!("shader {name}")))
     }
 
+    pub(crate) fn upload_target(&self) -> weights::Upload<'_> {
+        weights::Upload {
+            device: &self.device,
+            queue: &self.queue,
+            limits: &self.limits,
+        }
+    }
+
     /// The model's weights on this device, uploaded by the first session that asks.
     pub(crate) fn weights(&self, model: &Arc<Model>) -> Result<Arc<GpuWeights>, GpuError> {
         let mut cache = self.weights.lock().unwrap();
@@ -276,7 +284,7 @@ impl GpuContext {
         if let Some((_, w)) = cache.iter().find(|(m, _)| m.as_ptr() == Arc::as_ptr(model)) {
             return Ok(w.clone());
         }
-        let w = Arc::new(self.scoped(|| weights::upload(self, model.weights()))??);
+        let w = Arc::new(self.scoped(|| weights::upload(self.upload_target(), model.weights()))??);
         cache.push((Arc::downgrade(model), w.clone()));
         Ok(w)
     }

@@ -3,7 +3,6 @@
 //! per-channel parameters in one block). The tree is the host tree mapped tensor by tensor, so
 //! every id the graph holds names the same weight here.
 
-use super::context::GpuContext;
 use super::GpuError;
 use crate::graph::weights::{Convert, Host, HostScan, Storage, Weights};
 use crate::kernels::linalg::PackedMatrix;
@@ -22,28 +21,30 @@ impl Storage for Device {
 
 pub(crate) type GpuWeights = Weights<Device>;
 
-struct Upload<'a> {
-    ctx: &'a GpuContext,
+/// Where the tensors go: the device, its queue and the adapter's limits.
+pub(crate) struct Upload<'a> {
+    pub device: &'a wgpu::Device,
+    pub queue: &'a wgpu::Queue,
+    pub limits: &'a wgpu::Limits,
 }
 
 impl Upload<'_> {
     fn buf(&self, label: &str, data: &[f32]) -> Result<wgpu::Buffer, GpuError> {
-        let ctx = self.ctx;
+        let limits = self.limits;
         let bytes = (data.len().max(4) * 4) as u64;
-        if bytes > ctx.limits.max_storage_buffer_binding_size || bytes > ctx.limits.max_buffer_size
-        {
+        if bytes > limits.max_storage_buffer_binding_size || bytes > limits.max_buffer_size {
             return Err(GpuError::Unsupported(format!(
                 "tensor {label} has {bytes} bytes, the adapter binds at most {}",
-                ctx.limits.max_storage_buffer_binding_size
+                limits.max_storage_buffer_binding_size
             )));
         }
-        let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        ctx.queue.write_buffer(&buf, 0, bytemuck::cast_slice(data));
+        self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(data));
         Ok(buf)
     }
 }
@@ -65,6 +66,6 @@ impl Convert<Host, Device, GpuError> for Upload<'_> {
 }
 
 /// The host tree uploaded.
-pub(crate) fn upload(ctx: &GpuContext, host: &Weights<Host>) -> Result<GpuWeights, GpuError> {
-    host.map(&mut Upload { ctx })
+pub(crate) fn upload(mut to: Upload, host: &Weights<Host>) -> Result<GpuWeights, GpuError> {
+    host.map(&mut to)
 }

@@ -17,7 +17,6 @@ struct Builder<'a> {
     t: &'a mut TensorStore,
     w: Weights<Host>,
     ops: Vec<Op>,
-    needs: [usize; Act::COUNT],
 }
 
 fn conv3x3s2(cin: usize, cout: usize) -> ConvShape {
@@ -33,12 +32,6 @@ fn conv3x3s2(cin: usize, cout: usize) -> ConvShape {
 }
 
 impl Builder<'_> {
-    fn need(&mut self, a: Act, floats: usize) -> Act {
-        let e = &mut self.needs[a as usize];
-        *e = (*e).max(floats);
-        a
-    }
-
     fn push(&mut self, op: Op) {
         self.ops.push(op);
     }
@@ -81,14 +74,11 @@ impl Builder<'_> {
         Ok(self.w.push_conv(Conv { lin, shape: s }))
     }
 
-    // ---- ops (they note the floats each activation needs) ----
+    // ---- ops ----
 
     fn conv(&mut self, id: ConvId, src: Act, h: usize, w: usize, dst: Act) -> (usize, usize) {
         let s = self.w[id].shape;
         let (oh, ow) = s.out_size(h, w);
-        self.need(src, h * w * s.cin);
-        self.need(Act::Cols, oh * ow * s.patch_len());
-        self.need(dst, oh * ow * s.cout);
         self.push(Op::Conv {
             conv: id,
             src,
@@ -100,8 +90,6 @@ impl Builder<'_> {
     }
 
     fn ln(&mut self, norm: NormId, src: Act, dst: Act, rows: usize, c: usize) {
-        self.need(src, rows * c);
-        self.need(dst, rows * c);
         self.push(Op::LayerNorm {
             norm,
             src,
@@ -112,9 +100,6 @@ impl Builder<'_> {
     }
 
     fn linear(&mut self, lin: LinId, src: Act, dst: Act, rows: usize, epilogue: Epilogue) {
-        let (n, k) = (self.w[lin].n, self.w[lin].k);
-        self.need(src, rows * k);
-        self.need(dst, rows * n);
         self.push(Op::Linear {
             lin,
             src,
@@ -132,7 +117,6 @@ impl Builder<'_> {
 
     fn patch_embed(&mut self, cfg: &ModelConfig) -> Result<(usize, usize)> {
         let (rows, cols) = cfg.image_size();
-        self.need(Act::Image, rows * cols);
         let b = &cfg.backbone;
         let c = b.dims;
         let (h, w) = match b.patch_embed {
@@ -255,7 +239,6 @@ impl Builder<'_> {
         if let Some(in_z) = in_z {
             self.linear(in_z, Act::Xn, Act::Z, l, plain);
         }
-        self.need(Act::U, l * e);
         self.push(Op::DwConvSilu {
             dw,
             src: Act::Xin,
@@ -265,14 +248,12 @@ impl Builder<'_> {
             channels: e,
         });
         self.linear(x_proj, Act::U, Act::Dbl, l, plain);
-        self.need(Act::Delta, 4 * l * e);
         self.push(Op::DtProj {
             dt,
             dbl: Act::Dbl,
             dst: Act::Delta,
             dims,
         });
-        self.need(Act::Y, l * e);
         self.push(Op::Scan {
             scan,
             norm: out_norm,
@@ -307,8 +288,6 @@ impl Builder<'_> {
             Downsample::Merge => {
                 let norm = self.norm(&format!("{p}.norm"), 4 * c)?;
                 let reduction = self.lin(&format!("{p}.reduction"), 2 * c, 4 * c, false)?;
-                self.need(Act::X, h * w * c);
-                self.need(Act::Xn, l * 4 * c);
                 self.push(Op::PatchMerge {
                     src: Act::X,
                     dst: Act::Xn,
@@ -348,7 +327,6 @@ impl Builder<'_> {
                 };
                 let conv = self.conv_w("tscam_conv", s, true)?;
                 self.ln(norm, Act::X, Act::X, l, c);
-                self.need(Act::Tmp, l * c);
                 self.push(Op::Unstack {
                     src: Act::X,
                     dst: Act::Tmp,
@@ -364,7 +342,6 @@ impl Builder<'_> {
             HeadConfig::Linear => {
                 let head = self.lin("classifier.head", m, c, true)?;
                 self.ln(norm, Act::X, Act::X, l, c);
-                self.need(Act::Xn, c);
                 self.push(Op::MeanPool {
                     src: Act::X,
                     dst: Act::Xn,
@@ -375,8 +352,6 @@ impl Builder<'_> {
                 0
             }
         };
-        self.need(Act::Logits, m * steps.max(1));
-        self.need(Act::Out, super::out_len(m, steps));
         self.push(Op::Finish {
             logits: Act::Logits,
             classes: m,
@@ -395,7 +370,6 @@ pub(crate) fn build(
         t: tensors,
         w: Weights::default(),
         ops: Vec::new(),
-        needs: [0; Act::COUNT],
     };
     b.patch_embed(cfg)?;
     let geoms = cfg.stages();
@@ -409,13 +383,5 @@ pub(crate) fn build(
         }
     }
     let (classes, steps) = b.head(cfg, geoms.last().expect("validated"))?;
-    Ok((
-        Graph {
-            ops: b.ops,
-            needs: b.needs,
-            classes,
-            steps,
-        },
-        b.w,
-    ))
+    Ok((Graph::new(b.ops, &b.w, classes, steps), b.w))
 }

@@ -186,9 +186,142 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A graph of `ops` over `weights` (the builder's, or a test's fragment): each activation
+    /// sized for the largest use any op makes of it.
+    pub fn new<S: weights::Storage>(
+        ops: Vec<Op>,
+        weights: &weights::Weights<S>,
+        classes: usize,
+        steps: usize,
+    ) -> Self {
+        let mut needs = [0; Act::COUNT];
+        for op in &ops {
+            op_needs(op, weights, &mut |a, floats| {
+                let e = &mut needs[a as usize];
+                *e = (*e).max(floats);
+            });
+        }
+        Self {
+            ops,
+            needs,
+            classes,
+            steps,
+        }
+    }
+
     /// Floats `act` needs for one window.
     pub fn needs(&self, act: Act) -> usize {
         self.needs[act as usize]
+    }
+}
+
+/// Calls `need(act, floats)` for every activation `op` reads or writes, with the floats of one
+/// window it touches.
+fn op_needs<S: weights::Storage>(
+    op: &Op,
+    w: &weights::Weights<S>,
+    need: &mut dyn FnMut(Act, usize),
+) {
+    match *op {
+        Op::Conv {
+            conv,
+            src,
+            dst,
+            h,
+            w: wd,
+        } => {
+            let s = w[conv].shape;
+            let (oh, ow) = s.out_size(h, wd);
+            need(src, h * wd * s.cin);
+            need(Act::Cols, oh * ow * s.patch_len());
+            need(dst, oh * ow * s.cout);
+        }
+        Op::LayerNorm {
+            src, dst, rows, c, ..
+        } => {
+            need(src, rows * c);
+            need(dst, rows * c);
+        }
+        Op::Gelu { x, len } => need(x, len),
+        Op::Linear {
+            lin,
+            src,
+            dst,
+            rows,
+            ..
+        } => {
+            need(src, rows * w[lin].k);
+            need(dst, rows * w[lin].n);
+        }
+        Op::DwConvSilu {
+            src,
+            dst,
+            h,
+            w: wd,
+            channels,
+            ..
+        } => {
+            need(src, h * wd * channels);
+            need(dst, h * wd * channels);
+        }
+        Op::DtProj { dbl, dst, dims, .. } => {
+            need(dbl, dims.len() * dims.dbl_row());
+            need(dst, 4 * dims.len() * dims.e);
+        }
+        Op::Scan {
+            u,
+            delta,
+            dbl,
+            z,
+            y,
+            dims,
+            ..
+        } => {
+            let le = dims.len() * dims.e;
+            need(u, le);
+            need(delta, 4 * le);
+            need(dbl, dims.len() * dims.dbl_row());
+            if let Some(z) = z {
+                need(z, le);
+            }
+            need(y, le);
+        }
+        Op::PatchMerge {
+            src,
+            dst,
+            h,
+            w: wd,
+            c,
+        }
+        | Op::Unstack {
+            src,
+            dst,
+            h,
+            w: wd,
+            c,
+            ..
+        } => {
+            need(src, h * wd * c);
+            need(dst, h * wd * c);
+        }
+        Op::MeanPool {
+            src,
+            dst,
+            tokens,
+            c,
+        } => {
+            need(src, tokens * c);
+            need(dst, c);
+        }
+        Op::Finish {
+            logits,
+            classes,
+            steps,
+        } => {
+            need(logits, classes * steps.max(1));
+            need(Act::Out, out_len(classes, steps));
+        }
+        Op::Tap { act, len, .. } => need(act, len),
     }
 }
 

@@ -246,7 +246,7 @@ pub fn matmul_ref(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testutil::{assert_close, rand_vec};
+    use crate::testkit::{assert_close, rand_vec};
 
     #[test]
     fn packed_kernel_matches_triple_loop() {

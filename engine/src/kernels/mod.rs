@@ -5,8 +5,6 @@ pub mod math;
 pub mod nn;
 pub mod par;
 pub mod scan;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 /// Whether the AVX2 + FMA code paths may run on this CPU (checked once, then cached by std).
 #[cfg(target_arch = "x86_64")]

@@ -167,7 +167,7 @@ pub fn patch_merge_gather(input: &[f32], h: usize, w: usize, c: usize, out: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testutil::{assert_close, rand_vec};
+    use crate::testkit::{assert_close, rand_vec};
 
     /// Direct 7-loop convolution in NCHW index arithmetic, the reference for im2col + gemm.
     fn conv_ref(s: &ConvShape, x: &[f32], h: usize, w: usize, wt: &[f32], b: &[f32]) -> Vec<f32> {

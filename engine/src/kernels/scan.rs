@@ -257,7 +257,7 @@ pub fn selective_scan_ref(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testutil::{assert_close, rand_vec};
+    use crate::testkit::{assert_close, rand_vec};
 
     /// Cross-scan by materialising the four sequences, the plain scan per channel, and the
     /// cross-merge by undoing the orders: model.md section 2 steps 4-7 taken literally.

@@ -11,10 +11,10 @@ use crate::kernels::nn::{
 use crate::kernels::par::Par;
 use crate::kernels::scan::{ss2d_scan, ScanInputs, ScanParams};
 
-pub(super) type TapFn<'a> = Option<&'a mut (dyn FnMut(Tap, &[f32]) + Send)>;
+pub(crate) type TapFn<'a> = Option<&'a mut (dyn FnMut(Tap, &[f32]) + Send)>;
 
 /// One window's activations.
-pub(super) struct Acts {
+pub(crate) struct Acts {
     bufs: [Vec<f32>; Act::COUNT],
 }
 
@@ -45,7 +45,7 @@ impl Acts {
 }
 
 /// Runs `graph` on the image in `Act::Image`; the outputs land in `Act::Out`.
-pub(super) fn execute(
+pub(crate) fn execute(
     graph: &Graph,
     wt: &Weights<Host>,
     par: Par,

@@ -1,7 +1,7 @@
 //! The immutable model (config + weights, shared by every session and plugin instance) and the
 //! per-stream session that runs it.
 
-mod cpu;
+pub(crate) mod cpu;
 mod session;
 
 pub use crate::graph::Tap;

@@ -448,7 +448,7 @@ fn debug_bundle_process_never_allocates() {
 fn gpu_backend_plays_the_kick_notes_on_the_hits() {
     let name = "gpu_backend_plays_the_kick_notes_on_the_hits";
     if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
-        if audio_mamba_engine::gpu::testing::gpu_or_skip(name).is_none() {
+        if audio_mamba_engine::testkit::gpu_or_skip(name).is_none() {
             return;
         }
         setup();
