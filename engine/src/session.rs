@@ -160,11 +160,6 @@ impl Session {
         self.gpu.as_ref().map(|g| g.context())
     }
 
-    /// Threads of the CPU path (or of the GPU path's front end).
-    pub fn threads(&self) -> usize {
-        self.threads.max(1)
-    }
-
     /// As [`Session::run`], calling `tap` with intermediate activations. Taps are observed on
     /// the CPU executor, whichever backend the session runs on.
     pub fn run_with_taps(

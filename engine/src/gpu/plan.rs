@@ -30,6 +30,7 @@ pub(crate) struct Recording {
 
 struct Rec<'a> {
     b: usize,
+    graph: &'a Graph,
     w: &'a GpuWeights,
     ds: Vec<Dispatch<Buf>>,
     needs: HashMap<Buf, usize>,
@@ -46,9 +47,9 @@ impl Rec<'_> {
         Bind::Act(a)
     }
 
-    /// Graph activation `a`, `floats` per window.
-    fn act(&mut self, a: Act, floats: usize) -> Bind<Buf> {
-        self.buf(Buf::Act(a), self.b * floats)
+    /// Graph activation `a`, sized as the graph says for every window of the batch.
+    fn act(&mut self, a: Act) -> Bind<Buf> {
+        self.buf(Buf::Act(a), self.b * self.graph.needs(a))
     }
 
     fn norm(&self, n: NormId) -> Norm<Buf> {
@@ -61,8 +62,8 @@ impl Rec<'_> {
 
     /// `dst[rows, n] (+)= src[rows, k] . W^T + b` over every window's rows (`rows` in all).
     fn linear(&mut self, l: &Lin<Device>, rows: usize, src: Act, dst: Act, epi: Epilogue) {
-        let a = self.buf(Buf::Act(src), rows * l.k);
-        let o = self.buf(Buf::Act(dst), rows * l.n);
+        let a = self.act(src);
+        let o = self.act(dst);
         let mut partial = 0;
         let ds = k::linear(
             (rows, l.n, l.k),
@@ -96,8 +97,8 @@ impl Rec<'_> {
                 let c = &w[conv];
                 let s = &c.shape;
                 let (oh, ow) = s.out_size(h, wd);
-                let from = self.act(src, h * wd * s.cin);
-                let cols = self.act(Act::Cols, oh * ow * s.patch_len());
+                let from = self.act(src);
+                let cols = self.act(Act::Cols);
                 self.ds.push(k::im2col(b, h, wd, s, from, cols));
                 self.linear(&c.lin, b * oh * ow, Act::Cols, dst, Epilogue::default());
             }
@@ -109,16 +110,16 @@ impl Rec<'_> {
                 c,
             } => {
                 let n = self.norm(norm);
-                let x = self.act(src, rows * c);
+                let x = self.act(src);
                 if src == dst {
                     self.ds.push(k::ln_inplace(b * rows, c, x, n));
                 } else {
-                    let y = self.act(dst, rows * c);
+                    let y = self.act(dst);
                     self.ds.push(k::ln_copy(b * rows, c, x, y, n));
                 }
             }
             Op::Gelu { x, len } => {
-                let x = self.act(x, len);
+                let x = self.act(x);
                 self.ds.push(k::gelu(b * len, x));
             }
             Op::Linear {
@@ -139,8 +140,8 @@ impl Rec<'_> {
                 channels,
             } => {
                 let d = &w[dw];
-                let x = self.act(src, h * wd * channels);
-                let u = self.act(dst, h * wd * channels);
+                let x = self.act(src);
+                let u = self.act(dst);
                 self.ds.push(k::dwconv_silu(
                     b,
                     h,
@@ -157,8 +158,8 @@ impl Rec<'_> {
                 // of its (R + 2N) slice of each dbl row and writes its own plane of delta
                 let (l, e, r, n) = (dims.len(), dims.e, dims.r, dims.n);
                 let (bl, row) = (b * l, dims.dbl_row());
-                let dbl = self.act(dbl, l * row);
-                let delta = self.act(dst, 4 * l * e);
+                let dbl = self.act(dbl);
+                let delta = self.act(dst);
                 self.ds.push(k::matmul(
                     (bl, e, r),
                     Operand {
@@ -204,16 +205,16 @@ impl Rec<'_> {
                     r: dims.r,
                 };
                 let io = ScanIo {
-                    u: self.act(u, l * e),
-                    delta: self.act(delta, 4 * l * e),
-                    dbl: self.act(dbl, l * dims.dbl_row()),
+                    u: self.act(u),
+                    delta: self.act(delta),
+                    dbl: self.act(dbl),
                     params: buf(w.scan(scan)),
                 };
                 let summ = self.buf(Buf::Summ, shape.summary_len());
                 let y4 = self.buf(Buf::Y4, 4 * b * l * e);
                 self.ds.extend(k::scan(shape, io, summ, y4.clone()));
-                let z = z.map(|z| self.act(z, l * e));
-                let y = self.act(y, l * e);
+                let z = z.map(|z| self.act(z));
+                let y = self.act(y);
                 let n = self.norm(norm);
                 self.ds
                     .push(k::merge_ln_gate(b * l, e, b * l * e, y4, z, y, n));
@@ -225,8 +226,8 @@ impl Rec<'_> {
                 w: wd,
                 c,
             } => {
-                let x = self.act(src, h * wd * c);
-                let y = self.act(dst, h * wd * c);
+                let x = self.act(src);
+                let y = self.act(dst);
                 self.ds.push(k::patch_merge(b, h, wd, c, x, y));
             }
             Op::Unstack {
@@ -237,8 +238,8 @@ impl Rec<'_> {
                 c,
                 hf,
             } => {
-                let x = self.act(src, h * wd * c);
-                let t = self.act(dst, h * wd * c);
+                let x = self.act(src);
+                let t = self.act(dst);
                 self.ds.push(k::unstack(b, h, wd, c, hf, x, t));
             }
             Op::MeanPool {
@@ -247,8 +248,8 @@ impl Rec<'_> {
                 tokens,
                 c,
             } => {
-                let x = self.act(src, tokens * c);
-                let pooled = self.act(dst, c);
+                let x = self.act(src);
+                let pooled = self.act(dst);
                 self.ds.push(k::mean_pool(b, tokens, c, x, pooled));
             }
             Op::Finish {
@@ -256,8 +257,8 @@ impl Rec<'_> {
                 classes,
                 steps,
             } => {
-                let logits = self.act(logits, classes * steps.max(1));
-                let out = self.act(Act::Out, crate::graph::out_len(classes, steps));
+                let logits = self.act(logits);
+                let out = self.act(Act::Out);
                 self.ds.push(k::head_finish(b, classes, steps, logits, out));
             }
             // no taps on the device: golden tests observe them on the CPU
@@ -291,11 +292,12 @@ pub(crate) fn record_up_to(
 pub(crate) fn record(graph: &Graph, w: &GpuWeights, windows: usize) -> Recording {
     let mut r = Rec {
         b: windows,
+        graph,
         w,
         ds: Vec::new(),
         needs: HashMap::new(),
     };
-    r.act(Act::Image, graph.needs(Act::Image));
+    r.act(Act::Image);
     for op in &graph.ops {
         r.op(op);
     }
