@@ -30,6 +30,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from audiomamba.checkpoint import restore
 from audiomamba.config import Config
 # Targets and load_items are imported from here by evaluate.py and the peer evaluation
 from audiomamba.data import CropSource, TeacherBlend, Targets, balanced_weights, crop_stream, load_items
@@ -189,15 +190,10 @@ def main():
     last = os.path.join(args.out, "last.pt")
     if args.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         crops0 = ck.get("crops", step * args.batch * world)
         say(f"resumed from {last} at step {step} (best val mAP {best:.4f})")
-        if "opt" in ck:
-            opt.load_state_dict(ck["opt"])
-        else:
-            # a committed checkpoint carries no AdamW moments (audiomamba/checkpoint.py): fresh
-            # moments take full-size steps at first, so the learning rate warms up again
+        if not restore(ck, model, opt):
             warm_from = step
             say(f"no optimizer state in {last}: fresh AdamW moments, learning rate re-warmed over {args.warmup} steps")
         # A resumed run must not replay the batches (and mixup draws) of its first steps.

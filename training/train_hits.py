@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from audiomamba.checkpoint import restore
 from audiomamba.config import Config
 from audiomamba.model import AudioMamba, count_parameters
 from data_pipeline.hits import HIT_CLASSES, HitSampler
@@ -138,12 +139,9 @@ def main():
     last = os.path.join(a.out, "last.pt")
     if a.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
         step, best = ck["step"], ck["best"]
         say(f"resumed at step {step} (best main F {best:.4f})")
-        if "opt" in ck:
-            opt.load_state_dict(ck["opt"])
-        else:  # a committed checkpoint (audiomamba/checkpoint.py): fresh moments, warm up again
+        if not restore(ck, model, opt):
             warm_from = step
             say(f"no optimizer state: fresh AdamW moments, learning rate re-warmed over {a.warmup} steps")
     xv, yv = validation_set(os.path.join(a.out, "val.npz"), a.val_items, cfg, a.val_n)

@@ -24,6 +24,17 @@ def compact(ck: Dict) -> Dict:
     return {k: v for k, v in ck.items() if k != "opt"}
 
 
+def restore(ck: Dict, model, opt) -> bool:
+    """Loads a checkpoint's weights into `model` and, when it carries them, its AdamW moments
+    into `opt`. Returns whether the moments were there: without them the run must warm its
+    learning rate up again from the resumed step (fresh moments take full-size steps)."""
+    model.load_state_dict(ck["model"])
+    if "opt" in ck:
+        opt.load_state_dict(ck["opt"])
+        return True
+    return False
+
+
 def save_compact(ck: Dict, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(compact(ck), tmp)
