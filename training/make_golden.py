@@ -9,7 +9,8 @@ reference outputs computed in float32 with the plain-loop selective scan:
     <name>.safetensors          the model in the Audio Mamba format (F32)
     <name>.golden.safetensors   waveform [clip_samples], features [rows, cols],
                                 patch_embed [H, W, C], stage{i} [Hi, Wi, Ci] (before downsample),
-                                clip_logits [M], frame_logits [T, M] (tscam only)
+                                clip_logits [M], frame_logits [T, M] (tscam only),
+                                clip_embedding [C], frame_embedding [T, C] (tscam only)
 
 plus `<F16_NAME>-f16.safetensors` / `.golden.safetensors`: the same model stored as F16, with
 outputs recomputed from the f16-rounded weights.

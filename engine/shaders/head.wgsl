@@ -1,11 +1,18 @@
 // Activations and the end of the model: GELU in place, the linear head's token mean, and the
-// output block of each window: [clip logits | clip probs | frame logits | frame probs].
+// output block of each window (p.stride floats): [clip logits | clip probs | frame logits |
+// frame probs] from head_finish, then at p.at [clip embedding | frame embeddings] from embed.
 
 struct P {
     total: u32,
-    // mean_pool: tokens per window; head_finish: framewise steps (0 for the linear head)
+    // mean_pool: tokens per window; head_finish, embed: framewise steps (0 for the linear head)
     l: u32,
     c: u32,
+    // head_finish, embed: floats of a window's output block
+    stride: u32,
+    // embed: vectors averaged per step, where the embeddings start, whether frames are written
+    rows: u32,
+    at: u32,
+    frames: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: P;
@@ -70,7 +77,7 @@ fn head_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let j = i % m;
     let b = i / m;
     let steps = p.l;
-    let o = b * (2u * m + 2u * steps * m);
+    let o = b * p.stride;
     var clip = 0.0;
     if (steps == 0u) {
         clip = src[i];
@@ -84,4 +91,34 @@ fn head_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     }
     dst[o + j] = clip;
     dst[o + m + j] = sigmoid(clip);
+}
+
+// One thread per (window, channel); p.c = channels. src per window (rows, steps, c): frame t is
+// the mean of its rows, the clip the mean of the frames, summed in the CPU executor's order.
+@compute @workgroup_size(256)
+fn embed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+    let i = flat(wg, nwg, lid);
+    if (i >= p.total) {
+        return;
+    }
+    let c = p.c;
+    let ch = i % c;
+    let b = i / c;
+    let steps = p.l;
+    let x0 = b * p.rows * steps * c;
+    let o = b * p.stride + p.at;
+    var clip = 0.0;
+    for (var t = 0u; t < steps; t++) {
+        var s = 0.0;
+        for (var r = 0u; r < p.rows; r++) {
+            s += src[x0 + (r * steps + t) * c + ch];
+        }
+        let mean = s / f32(p.rows);
+        if (p.frames != 0u) {
+            dst[o + c + t * c + ch] = mean;
+        }
+        clip += mean / f32(steps);
+    }
+    dst[o + ch] = clip;
 }

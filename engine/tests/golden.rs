@@ -56,8 +56,25 @@ fn check(name: &str, threads: usize) {
         ),
     };
     report.push(format!("frame {frame:.2e}"));
+    let clip_emb = rel_l2(pred.clip_embedding, &g["clip_embedding"]);
+    report.push(format!("clip embedding {clip_emb:.2e}"));
+    let frame_emb = match (pred.frame_embeddings, g.get("frame_embedding")) {
+        (Some(ours), Some(theirs)) => rel_l2(ours, theirs),
+        (None, None) => 0.0,
+        (a, b) => panic!(
+            "{name}: frame embeddings present in one side only ({} vs {})",
+            a.is_some(),
+            b.is_some()
+        ),
+    };
+    report.push(format!("frame embeddings {frame_emb:.2e}"));
     eprintln!("{name} threads={threads}: {}", report.join(", "));
     assert!(clip < 1e-3 && frame < 1e-3, "{name}: {}", report.join(", "));
+    assert!(
+        clip_emb < 1e-3 && frame_emb < 1e-3,
+        "{name}: {}",
+        report.join(", ")
+    );
     assert!(worst_intermediate < 1e-3, "{name}: {}", report.join(", "));
 }
 

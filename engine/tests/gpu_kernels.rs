@@ -574,6 +574,20 @@ on_every_backend!(tscam_head, |ops| {
         want.extend(clip.iter().map(|&v| sigmoid(v)));
         want.extend(frames.iter().copied());
         want.extend(frames.iter().map(|&v| sigmoid(v)));
+        // embeddings: the head's input averaged over frequency per step, and over the steps
+        let frame_emb: Vec<f64> = (0..steps * c)
+            .map(|i| {
+                let (t, ch) = (i / c, i % c);
+                (0..hf)
+                    .map(|f| un[(f * steps + t) * c + ch] as f64)
+                    .sum::<f64>()
+                    / hf as f64
+            })
+            .collect();
+        want.extend(
+            (0..c).map(|ch| (0..steps).map(|t| frame_emb[t * c + ch]).sum::<f64>() / steps as f64),
+        );
+        want.extend(frame_emb);
     }
     let case = TscamCase {
         windows,
@@ -605,6 +619,7 @@ on_every_backend!(linear_head, |ops| {
             .collect();
         want.extend(logits.iter().copied());
         want.extend(logits.iter().map(|&v| sigmoid(v)));
+        want.extend(pooled.iter().map(|&v| v as f64)); // the clip embedding
     }
     assert_close(
         ops,

@@ -15,6 +15,8 @@ struct Owned {
     clip: Vec<f32>,
     probs: Vec<f32>,
     frames: Option<Vec<f32>>,
+    /// The clip embedding followed by the frame embeddings, if any.
+    embeddings: Vec<f32>,
 }
 
 fn own(p: &Prediction) -> Owned {
@@ -22,6 +24,7 @@ fn own(p: &Prediction) -> Owned {
         clip: p.clip_logits.to_vec(),
         probs: p.clip_probs.to_vec(),
         frames: p.frame_logits.map(<[f32]>::to_vec),
+        embeddings: [p.clip_embedding, p.frame_embeddings.unwrap_or_default()].concat(),
     }
 }
 
@@ -38,10 +41,14 @@ fn assert_parity(what: &str, gpu: &Owned, reference: &Owned) {
         .zip(&reference.probs)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    eprintln!("{what}: clip {clip:.2e}, frames {frames:.2e}, max |dprob| {probs:.2e}");
+    assert_eq!(gpu.embeddings.len(), reference.embeddings.len(), "{what}");
+    let emb = rel_l2(&gpu.embeddings, &reference.embeddings);
+    eprintln!(
+        "{what}: clip {clip:.2e}, frames {frames:.2e}, max |dprob| {probs:.2e}, embeddings {emb:.2e}"
+    );
     assert!(
-        clip < 1e-3 && frames < 1e-3 && probs < 1e-3,
-        "{what}: clip {clip:e}, frames {frames:e}, probs {probs:e}"
+        clip < 1e-3 && frames < 1e-3 && probs < 1e-3 && emb < 1e-3,
+        "{what}: clip {clip:e}, frames {frames:e}, probs {probs:e}, embeddings {emb:e}"
     );
 }
 
@@ -67,6 +74,11 @@ fn gpu_matches_cpu_and_golden_on_every_config() {
             probs: clip.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect(),
             clip,
             frames: golden_tensor(name, "frame_logits"),
+            embeddings: [
+                golden_tensor(name, "clip_embedding").unwrap(),
+                golden_tensor(name, "frame_embedding").unwrap_or_default(),
+            ]
+            .concat(),
         };
         assert_parity(&format!("{name} gpu vs cpu"), &g, &c);
         assert_parity(&format!("{name} gpu vs golden"), &g, &golden);

@@ -306,13 +306,21 @@ class AudioMamba(nn.Module):
             x = layer.downsample(x)
         x = self.classifier.norm(x)
         if self.config.head.kind == "linear":
-            return self.classifier.head(x.mean(dim=(1, 2))), None
+            pooled = x.mean(dim=(1, 2))
+            if intermediates is not None:
+                intermediates["clip_embedding"] = pooled
+            return self.classifier.head(pooled), None
         # token-semantic head: un-stack the freq_ratio windows
         Bsz, Hg, Wg, C = x.shape
         fr = self.config.freq_ratio
         cf = Hg // fr
         x = x.permute(0, 3, 1, 2).reshape(Bsz, C, fr, cf, Wg)  # grid row = w * cf + f
         x = x.permute(0, 1, 3, 2, 4).reshape(Bsz, C, cf, fr * Wg)  # time = w * Wg + c
+        if intermediates is not None:
+            # what the head reads, pooled over frequency per framewise step (docs/model.md)
+            frames = x.mean(dim=2).transpose(1, 2)  # [B, T, C]
+            intermediates["frame_embedding"] = frames
+            intermediates["clip_embedding"] = frames.mean(dim=1)
         frame = self.tscam_conv(x).flatten(2).transpose(1, 2)  # [B, T, M]
         return frame.mean(dim=1), frame
 

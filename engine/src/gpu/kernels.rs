@@ -1,6 +1,6 @@
 //! The WGSL kernels and one constructor per op that fills in a kernel's parameters, bindings and
 //! grid. Constructors describe dispatches; [`super::plan`] strings them into a forward pass and
-//! [`super::testing`] runs them one at a time against the CPU kernels.
+//! the test kit (`crate::testkit`) runs one-op graphs through them against plain references.
 
 use crate::kernels::nn::ConvShape;
 
@@ -30,6 +30,7 @@ pub(crate) enum Kernel {
     Gelu,
     MeanPool,
     HeadFinish,
+    Embed,
     /// The state group size is a pipeline constant.
     ScanChunk(u32),
     ScanApply(u32),
@@ -43,7 +44,7 @@ impl Kernel {
             LnCopy | LnInplace | MergeLnGate => ("layernorm.wgsl", LAYERNORM),
             Im2col | DwconvSilu => ("conv.wgsl", CONV),
             PatchMerge | Unstack => ("layout.wgsl", LAYOUT),
-            Gelu | MeanPool | HeadFinish => ("head.wgsl", HEAD),
+            Gelu | MeanPool | HeadFinish | Embed => ("head.wgsl", HEAD),
             ScanChunk(_) | ScanApply(_) => ("scan.wgsl", SCAN),
         }
     }
@@ -63,6 +64,7 @@ impl Kernel {
             Gelu => "gelu",
             MeanPool => "mean_pool",
             HeadFinish => "head_finish",
+            Embed => "embed",
             ScanChunk(_) => "scan_chunk",
             ScanApply(_) => "scan_apply",
         }
@@ -410,19 +412,50 @@ pub(crate) fn mean_pool<A>(
 }
 
 /// Per window `[clip logits | clip probs | frame logits | frame probs]` from framewise logits
-/// (`steps > 0`) or clip logits.
+/// (`steps > 0`) or clip logits, at the start of each window's `stride` floats of `dst`.
 pub(crate) fn head_finish<A>(
     windows: usize,
     m: usize,
     steps: usize,
+    stride: usize,
     src: Bind<A>,
     dst: Bind<A>,
 ) -> Dispatch<A> {
     Dispatch {
         kernel: Kernel::HeadFinish,
-        params: vec![u(windows * m), u(steps), u(m)],
+        params: vec![u(windows * m), u(steps), u(m), u(stride)],
         binds: vec![(1, src), (2, dst)],
         groups: grid((windows * m).div_ceil(256)),
+    }
+}
+
+/// An [`crate::graph::Op::Embed`]: `src` per window `(rows, steps, c)`, written at `at` of
+/// each window's `stride` floats of the output.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EmbedShape {
+    pub rows: usize,
+    pub steps: usize,
+    pub c: usize,
+    pub frames: bool,
+    pub at: usize,
+    pub stride: usize,
+}
+
+pub(crate) fn embed<A>(windows: usize, e: EmbedShape, src: Bind<A>, dst: Bind<A>) -> Dispatch<A> {
+    let total = windows * e.c;
+    Dispatch {
+        kernel: Kernel::Embed,
+        params: vec![
+            u(total),
+            u(e.steps),
+            u(e.c),
+            u(e.stride),
+            u(e.rows),
+            u(e.at),
+            u(e.frames as usize),
+        ],
+        binds: vec![(1, src), (2, dst)],
+        groups: grid(total.div_ceil(256)),
     }
 }
 

@@ -242,6 +242,27 @@ impl Rec<'_> {
                 let t = self.act(dst);
                 self.ds.push(k::unstack(b, h, wd, c, hf, x, t));
             }
+            Op::Embed {
+                src,
+                rows,
+                steps,
+                c,
+                frames,
+                at,
+            } => {
+                let x = self.act(src);
+                let out = self.act(Act::Out);
+                let stride = self.graph.needs(Act::Out);
+                let shape = k::EmbedShape {
+                    rows,
+                    steps,
+                    c,
+                    frames,
+                    at,
+                    stride,
+                };
+                self.ds.push(k::embed(b, shape, x, out));
+            }
             Op::MeanPool {
                 src,
                 dst,
@@ -259,7 +280,9 @@ impl Rec<'_> {
             } => {
                 let logits = self.act(logits);
                 let out = self.act(Act::Out);
-                self.ds.push(k::head_finish(b, classes, steps, logits, out));
+                let stride = self.graph.needs(Act::Out);
+                self.ds
+                    .push(k::head_finish(b, classes, steps, stride, logits, out));
             }
             // no taps on the device: golden tests observe them on the CPU
             Op::Tap { .. } => {}

@@ -9,7 +9,7 @@ use super::weights::GpuWeights;
 use super::GpuError;
 use crate::error::{Error, Result};
 use crate::frontend::{check_window, Frontend};
-use crate::graph::{out_len, Act};
+use crate::graph::{Act, OutLayout};
 use crate::model::{Model, Prediction};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -30,8 +30,7 @@ pub(crate) struct GpuSession {
     waves: Vec<f32>,
     image: Vec<f32>,
     out: Vec<f32>,
-    classes: usize,
-    steps: usize,
+    layout: OutLayout,
     /// Windows in the last batch run.
     last: usize,
 }
@@ -40,8 +39,7 @@ pub(crate) struct GpuSession {
 pub(crate) struct GpuBatch<'a> {
     out: &'a [f32],
     len: usize,
-    classes: usize,
-    steps: usize,
+    layout: OutLayout,
 }
 
 impl<'a> GpuBatch<'a> {
@@ -51,8 +49,7 @@ impl<'a> GpuBatch<'a> {
     /// Window `i`'s prediction, the same shape as the CPU session's.
     pub fn get(&self, i: usize) -> Prediction<'a> {
         assert!(i < self.len, "window {i} of a batch of {}", self.len);
-        let (m, s) = (self.classes, self.steps);
-        Prediction::from_out(&self.out[i * out_len(m, s)..], m, s)
+        Prediction::from_out(&self.out[i * self.layout.len()..], self.layout)
     }
 }
 
@@ -139,8 +136,7 @@ impl GpuSession {
             })
             .transpose()?;
         let (rows, cols) = cfg.image_size();
-        let classes = cfg.num_classes();
-        let steps = cfg.frame_steps().unwrap_or(0);
+        let layout = model.graph().out;
         let mut s = Self {
             frontends: (0..capacity)
                 .map(|_| Frontend::new(&cfg.frontend, model.bn0()))
@@ -148,8 +144,7 @@ impl GpuSession {
             waves: vec![0.0; capacity * cfg.clip_samples()],
             image: vec![0.0; capacity * rows * cols],
             out: vec![0.0; out_floats],
-            classes,
-            steps,
+            layout,
             last: 0,
             capacity,
             acts,
@@ -287,12 +282,12 @@ impl GpuSession {
             &self.plans[&n],
             Some((&self.acts[&Buf::Act(Act::Image)], &self.image[..n * img])),
             (&self.acts[&Buf::Act(Act::Out)], &self.readback),
-            n * out_len(self.classes, self.steps),
+            n * self.layout.len(),
         )
     }
 
     fn collect(&mut self, n: usize, pending: exec::Pending) -> Result<(), GpuError> {
-        let out_floats = n * out_len(self.classes, self.steps);
+        let out_floats = n * self.layout.len();
         exec::finish(
             &self.ctx,
             pending,
@@ -306,10 +301,9 @@ impl GpuSession {
     /// The outputs of the last successful batch.
     pub fn last(&self) -> GpuBatch<'_> {
         GpuBatch {
-            out: &self.out[..self.last * out_len(self.classes, self.steps)],
+            out: &self.out[..self.last * self.layout.len()],
             len: self.last,
-            classes: self.classes,
-            steps: self.steps,
+            layout: self.layout,
         }
     }
 

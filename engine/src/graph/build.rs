@@ -5,7 +5,7 @@
 
 use super::weights::{Conv, DwConv, Host, HostScan, Lin, Norm, Weights};
 use super::weights::{ConvId, LinId, NormId};
-use super::{Act, Epilogue, Graph, Op, Tap};
+use super::{Act, Epilogue, Graph, Op, OutLayout, Tap};
 use crate::config::{Downsample, Gate, HeadConfig, ModelConfig, PatchEmbed, StageGeometry};
 use crate::error::Result;
 use crate::kernels::linalg::PackedMatrix;
@@ -308,9 +308,17 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn head(&mut self, cfg: &ModelConfig, last: &StageGeometry) -> Result<(usize, usize)> {
+    fn head(&mut self, cfg: &ModelConfig, last: &StageGeometry) -> Result<OutLayout> {
         let (h, w, c, m) = (last.height, last.width, last.dim, cfg.num_classes());
         let l = h * w;
+        let embed_at = |steps| {
+            OutLayout {
+                classes: m,
+                steps,
+                dim: c,
+            }
+            .embed_at()
+        };
         let norm = self.norm("classifier.norm", c)?;
         let steps = match cfg.head {
             HeadConfig::Tscam => {
@@ -335,6 +343,14 @@ impl Builder<'_> {
                     c,
                     hf,
                 });
+                self.push(Op::Embed {
+                    src: Act::Tmp,
+                    rows: hf,
+                    steps,
+                    c,
+                    frames: true,
+                    at: embed_at(steps),
+                });
                 let (_, ow) = self.conv(conv, Act::Tmp, hf, steps, Act::Logits);
                 debug_assert_eq!(ow, steps);
                 steps
@@ -342,6 +358,14 @@ impl Builder<'_> {
             HeadConfig::Linear => {
                 let head = self.lin("classifier.head", m, c, true)?;
                 self.ln(norm, Act::X, Act::X, l, c);
+                self.push(Op::Embed {
+                    src: Act::X,
+                    rows: l,
+                    steps: 1,
+                    c,
+                    frames: false,
+                    at: embed_at(0),
+                });
                 self.push(Op::MeanPool {
                     src: Act::X,
                     dst: Act::Xn,
@@ -357,7 +381,11 @@ impl Builder<'_> {
             classes: m,
             steps,
         });
-        Ok((m, steps))
+        Ok(OutLayout {
+            classes: m,
+            steps,
+            dim: c,
+        })
     }
 }
 
@@ -382,6 +410,6 @@ pub(crate) fn build(
             b.downsample(cfg, i, g)?;
         }
     }
-    let (classes, steps) = b.head(cfg, geoms.last().expect("validated"))?;
-    Ok((Graph::new(b.ops, &b.w, classes, steps), b.w))
+    let out = b.head(cfg, geoms.last().expect("validated"))?;
+    Ok((Graph::new(b.ops, &b.w, out), b.w))
 }

@@ -15,8 +15,7 @@ use crate::kernels::scan::ScanDims;
 use weights::{ConvId, DtId, DwId, LinId, NormId, ScanId};
 
 /// Activations, each a per-window buffer the executor owns; `Cols` is the convolutions'
-/// patch matrix, `Out` the window's outputs: `[clip logits | clip probs | frame logits |
-/// frame probs]`.
+/// patch matrix, `Out` the window's outputs as [`OutLayout`] places them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Act {
     Image,
@@ -153,6 +152,17 @@ pub enum Op {
         c: usize,
         hf: usize,
     },
+    /// The embeddings, from `src` laid out `(rows, steps, c)`: frame t is the mean of its
+    /// `rows` vectors, the clip the mean of the frames. Writes `[clip | frames]` into
+    /// `Act::Out` at `at` (the clip only when `frames` is false).
+    Embed {
+        src: Act,
+        rows: usize,
+        steps: usize,
+        c: usize,
+        frames: bool,
+        at: usize,
+    },
     /// Mean over `tokens` rows of `c`.
     MeanPool {
         src: Act,
@@ -175,38 +185,63 @@ pub enum Op {
     },
 }
 
+/// Where one window's outputs sit in its block of `Act::Out`: `[clip logits | clip probs |
+/// frame logits | frame probs | clip embedding | frame embeddings]`, frames `[steps][..]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutLayout {
+    pub classes: usize,
+    /// Framewise steps per window (0 for the linear head).
+    pub steps: usize,
+    /// Width of an embedding (0: the graph gives none).
+    pub dim: usize,
+}
+
+impl OutLayout {
+    /// Offset of the clip embedding (the frame embeddings follow it).
+    pub fn embed_at(&self) -> usize {
+        2 * self.classes + 2 * self.steps * self.classes
+    }
+
+    /// Floats of the whole block.
+    pub fn len(&self) -> usize {
+        self.embed_at() + self.dim * (1 + self.steps)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One model's forward pass.
 pub struct Graph {
     pub ops: Vec<Op>,
     /// Floats each activation needs for one window.
     needs: [usize; Act::COUNT],
-    pub classes: usize,
-    /// Framewise steps per window (0 for the linear head).
-    pub steps: usize,
+    pub out: OutLayout,
 }
 
 impl Graph {
     /// A graph of `ops` over `weights` (the builder's, or a test's fragment): each activation
-    /// sized for the largest use any op makes of it.
+    /// sized for the largest use any op makes of it, and `Act::Out` for one block of `out`.
     pub fn new<S: weights::Storage>(
         ops: Vec<Op>,
         weights: &weights::Weights<S>,
-        classes: usize,
-        steps: usize,
+        out: OutLayout,
     ) -> Self {
         let mut needs = [0; Act::COUNT];
+        needs[Act::Out as usize] = out.len();
         for op in &ops {
             op_needs(op, weights, &mut |a, floats| {
                 let e = &mut needs[a as usize];
                 *e = (*e).max(floats);
             });
         }
-        Self {
-            ops,
-            needs,
-            classes,
-            steps,
-        }
+        assert_eq!(
+            needs[Act::Out as usize],
+            out.len(),
+            "ops write outside the output layout {out:?}"
+        );
+        Self { ops, needs, out }
     }
 
     /// Floats `act` needs for one window.
@@ -304,6 +339,17 @@ fn op_needs<S: weights::Storage>(
             need(src, h * wd * c);
             need(dst, h * wd * c);
         }
+        Op::Embed {
+            src,
+            rows,
+            steps,
+            c,
+            frames,
+            at,
+        } => {
+            need(src, rows * steps * c);
+            need(Act::Out, at + c * (1 + if frames { steps } else { 0 }));
+        }
         Op::MeanPool {
             src,
             dst,
@@ -319,15 +365,10 @@ fn op_needs<S: weights::Storage>(
             steps,
         } => {
             need(logits, classes * steps.max(1));
-            need(Act::Out, out_len(classes, steps));
+            need(Act::Out, 2 * classes + 2 * steps * classes);
         }
         Op::Tap { act, len, .. } => need(act, len),
     }
-}
-
-/// Floats of one window's output block in `Act::Out`.
-pub fn out_len(classes: usize, steps: usize) -> usize {
-    2 * classes + 2 * steps * classes
 }
 
 #[cfg(test)]

@@ -219,6 +219,35 @@ fn run_op(op: &Op, wt: &Weights<Host>, par: Par, acts: &mut Acts, tap: &mut TapF
             }
             acts.put(dst, t);
         }
+        Op::Embed {
+            src,
+            rows,
+            steps,
+            c,
+            frames,
+            at,
+        } => {
+            let mut out = acts.take(Act::Out);
+            let x = &acts.get(src)[..rows * steps * c];
+            let (clip, frame) = out[at..].split_at_mut(c);
+            // channel-major so a frame needs no scratch; the GPU kernel sums in the same order
+            for (ch, clip_ch) in clip.iter_mut().enumerate() {
+                let mut sum = 0.0;
+                for t in 0..steps {
+                    let mut s = 0.0f32;
+                    for r in 0..rows {
+                        s += x[(r * steps + t) * c + ch];
+                    }
+                    let mean = s / rows as f32;
+                    if frames {
+                        frame[t * c + ch] = mean;
+                    }
+                    sum += mean / steps as f32;
+                }
+                *clip_ch = sum;
+            }
+            acts.put(Act::Out, out);
+        }
         Op::MeanPool {
             src,
             dst,

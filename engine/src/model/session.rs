@@ -5,7 +5,7 @@ use super::cpu::{execute, Acts, TapFn};
 use super::Model;
 use crate::error::{Error, Result};
 use crate::frontend::Frontend;
-use crate::graph::{out_len, Act, Tap};
+use crate::graph::{Act, OutLayout, Tap};
 use crate::kernels::par::Par;
 use std::sync::Arc;
 
@@ -17,23 +17,36 @@ pub struct Prediction<'a> {
     /// `[steps][classes]`, token-semantic head only.
     pub frame_logits: Option<&'a [f32]>,
     pub frame_probs: Option<&'a [f32]>,
+    /// What the head reads, averaged over the window: `dim` values (docs/model.md).
+    pub clip_embedding: &'a [f32],
+    /// `[steps][dim]`, token-semantic head only: the head's input averaged per step.
+    pub frame_embeddings: Option<&'a [f32]>,
     pub steps: usize,
     pub classes: usize,
+    pub dim: usize,
 }
 
 impl<'a> Prediction<'a> {
-    /// One window's prediction from its output block (`graph::out_len` floats: clip logits,
-    /// clip probs, frame logits, frame probs), as every executor writes it.
-    pub(crate) fn from_out(out: &'a [f32], classes: usize, steps: usize) -> Self {
-        let m = classes;
-        let (clip, frames) = out[..out_len(m, steps)].split_at(2 * m);
+    /// One window's prediction from its output block, as every executor writes it.
+    pub(crate) fn from_out(out: &'a [f32], layout: OutLayout) -> Self {
+        let OutLayout {
+            classes: m,
+            steps,
+            dim,
+        } = layout;
+        let (scores, embeddings) = out[..layout.len()].split_at(layout.embed_at());
+        let (clip, frames) = scores.split_at(2 * m);
+        let (clip_embedding, frame_embeddings) = embeddings.split_at(dim);
         Prediction {
             clip_logits: &clip[..m],
             clip_probs: &clip[m..],
             frame_logits: (steps > 0).then(|| &frames[..steps * m]),
             frame_probs: (steps > 0).then(|| &frames[steps * m..]),
+            clip_embedding,
+            frame_embeddings: (steps > 0).then_some(frame_embeddings),
             steps,
             classes: m,
+            dim,
         }
     }
 }
@@ -115,7 +128,6 @@ impl CpuSession {
             Some(p) => p.install(work),
             None => work(),
         }
-        let g = model.graph();
-        Ok(Prediction::from_out(acts.get(Act::Out), g.classes, g.steps))
+        Ok(Prediction::from_out(acts.get(Act::Out), model.graph().out))
     }
 }

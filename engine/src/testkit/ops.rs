@@ -4,7 +4,7 @@
 
 use super::{run, Backend};
 use crate::graph::weights::{Conv, DwConv, Host, HostScan, Lin, Norm, Weights};
-use crate::graph::{Act, Epilogue, Graph, Op};
+use crate::graph::{Act, Epilogue, Graph, Op, OutLayout};
 use crate::kernels::linalg::PackedMatrix;
 use crate::kernels::nn::ConvShape;
 use crate::kernels::scan::ScanDims;
@@ -97,9 +97,11 @@ pub trait Ops {
     /// The SS2D core: the scan's sum over the four directions, out_norm, the SiLU(z) gate;
     /// `[windows L, E]`.
     fn ss2d_scan(&self, case: &ScanCase) -> Vec<f32>;
-    /// Per window `[clip logits | clip probs | frame logits | frame probs]`.
+    /// Per window `[clip logits | clip probs | frame logits | frame probs | clip embedding |
+    /// frame embeddings]`.
     fn tscam_head(&self, case: &TscamCase) -> Vec<f32>;
-    /// Mean over `l` tokens, Linear, sigmoid: per window `[clip logits | clip probs]`.
+    /// Mean over `l` tokens, Linear, sigmoid: per window `[clip logits | clip probs | clip
+    /// embedding]`.
     #[allow(clippy::too_many_arguments)]
     fn linear_head(
         &self,
@@ -136,7 +138,7 @@ impl GraphOps {
         inputs: &[(Act, &[f32])],
         output: Act,
     ) -> Vec<f32> {
-        self.run_head(ops, w, windows, inputs, output, (0, 0))
+        self.run_head(ops, w, windows, inputs, output, OutLayout::default())
     }
 
     fn run_head(
@@ -146,9 +148,9 @@ impl GraphOps {
         windows: usize,
         inputs: &[(Act, &[f32])],
         output: Act,
-        (classes, steps): (usize, usize),
+        out: OutLayout,
     ) -> Vec<f32> {
-        let graph = Graph::new(ops, w, classes, steps);
+        let graph = Graph::new(ops, w, out);
         run(&self.backend, &graph, w, windows, inputs, output)
     }
 }
@@ -345,6 +347,11 @@ impl Ops for GraphOps {
             lin: lin(t.weight, m, shape.patch_len(), Some(t.bias)),
             shape,
         });
+        let out = OutLayout {
+            classes: m,
+            steps,
+            dim: t.c,
+        };
         let ops = vec![
             Op::Unstack {
                 src: Act::X,
@@ -353,6 +360,14 @@ impl Ops for GraphOps {
                 w: t.w,
                 c: t.c,
                 hf,
+            },
+            Op::Embed {
+                src: Act::Tmp,
+                rows: hf,
+                steps,
+                c: t.c,
+                frames: true,
+                at: out.embed_at(),
             },
             Op::Conv {
                 conv,
@@ -367,7 +382,7 @@ impl Ops for GraphOps {
                 steps,
             },
         ];
-        self.run_head(ops, &wt, t.windows, &[(Act::X, t.x)], Act::Out, (m, steps))
+        self.run_head(ops, &wt, t.windows, &[(Act::X, t.x)], Act::Out, out)
     }
     fn linear_head(
         &self,
@@ -381,7 +396,20 @@ impl Ops for GraphOps {
     ) -> Vec<f32> {
         let mut wt = Weights::default();
         let head = wt.push_lin(lin(w, classes, c, Some(b)));
+        let out = OutLayout {
+            classes,
+            steps: 0,
+            dim: c,
+        };
         let ops = vec![
+            Op::Embed {
+                src: Act::X,
+                rows: l,
+                steps: 1,
+                c,
+                frames: false,
+                at: out.embed_at(),
+            },
             Op::MeanPool {
                 src: Act::X,
                 dst: Act::Xn,
@@ -407,7 +435,7 @@ impl Ops for GraphOps {
             windows,
             &[(Act::X, &x[..windows * l * c])],
             Act::Out,
-            (classes, 0),
+            out,
         )
     }
 }
