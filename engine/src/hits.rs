@@ -64,11 +64,13 @@ pub fn hit_velocity(level_db: f32, p: f32, threshold: f32) -> f32 {
     ((v * 127.0).round() / 127.0).clamp(1.0 / 127.0, 1.0)
 }
 
-/// One classified hit: a probability per class of the hit model, and the hit's peak level.
+/// One classified hit: a probability per class of the hit model, the hit's peak level, and the
+/// model's embedding of the hit (what learned percussive tags read).
 #[derive(Debug)]
 pub struct HitScores<'a> {
     pub probs: &'a [f32],
     pub level_db: f32,
+    pub embedding: &'a [f32],
 }
 
 pub struct HitClassifier {
@@ -172,6 +174,7 @@ impl HitClassifier {
         Ok(HitScores {
             probs: pred.clip_probs,
             level_db,
+            embedding: pred.clip_embedding,
         })
     }
 }

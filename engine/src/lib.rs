@@ -16,6 +16,7 @@ pub mod gpu;
 pub mod graph;
 pub mod hits;
 pub mod kernels;
+pub mod learn;
 mod model;
 pub mod onset;
 pub mod resample;

@@ -24,6 +24,7 @@ pub struct Model {
     graph: Graph,
     weights: Weights<Host>,
     parameters: usize,
+    fingerprint: String,
 }
 
 impl Model {
@@ -40,16 +41,21 @@ impl Model {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let config = read_config(bytes)?;
         let tensors = TensorStore::parse(bytes)?;
-        Self::build(config, tensors)
+        Self::build(config, tensors, sha256_hex(bytes))
     }
 
     /// A model of `config` with synthetic (untrained, VMamba-style initial) weights: for
     /// benchmarks and tests of configs that have no file.
     pub fn random(config: ModelConfig, seed: u64) -> Result<Self> {
-        Self::build(config, TensorStore::synthetic(seed))
+        let id = format!("random {seed} {}", config.name);
+        Self::build(
+            config,
+            TensorStore::synthetic(seed),
+            sha256_hex(id.as_bytes()),
+        )
     }
 
-    fn build(config: ModelConfig, mut tensors: TensorStore) -> Result<Self> {
+    fn build(config: ModelConfig, mut tensors: TensorStore, fingerprint: String) -> Result<Self> {
         let bn0 = match &config.frontend {
             FrontendConfig::Htsat(h) => {
                 let n = [h.n_mels];
@@ -71,6 +77,7 @@ impl Model {
             graph,
             weights,
             parameters,
+            fingerprint,
         })
     }
 
@@ -92,8 +99,22 @@ impl Model {
         self.bn0.as_ref()
     }
 
+    /// The SHA-256 of the model file (hex): what learned tags record as the model they were
+    /// learned on, since two files with one name and version can hold different weights.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     /// Number of values in the model's tensors (BatchNorm running statistics included).
     pub fn parameter_count(&self) -> usize {
         self.parameters
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod clap_host;
 pub mod editor_capture;
+pub mod learning;
 pub mod model;
 pub mod signals;
 pub mod vst3_host;
