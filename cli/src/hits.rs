@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use audio_mamba_engine::hits::{gm_drum_note, hit_velocity, says_drums, HitClassifier, DRUM_VETO};
-use audio_mamba_engine::onset::OnsetDetector;
+use audio_mamba_engine::onset::onsets_of;
 use audio_mamba_engine::resample::resample_mono;
 use audio_mamba_engine::{Label, Session};
 use midly::num::{u15, u24, u28, u4, u7};
@@ -57,13 +57,7 @@ pub fn find_hits(
     };
     let model_rate = clf.rate();
     let audio = resample_mono(samples, rate, model_rate)?;
-    let mut det = OnsetDetector::new(rate as f32);
-    det.set_sensitivity(sensitivity);
-    let mut onsets = Vec::new();
-    det.push(samples, &mut onsets);
-    // A rise in the last few milliseconds completes its frames against silence.
-    det.push(&vec![0.0; (rate as usize / 50).max(64)], &mut onsets);
-    onsets.retain(|&o| (o as usize) < samples.len());
+    let onsets = onsets_of(samples, rate, sensitivity);
     let labels: Vec<Label> = clf.model().config().labels.clone();
     let mut hits = Vec::new();
     let mut vetoed = 0;
@@ -115,7 +109,8 @@ fn drum_frames(tagger: &mut Session, samples: &[f32], rate: u32) -> Result<Vec<(
     let drumish: Vec<usize> = (0..labels.len())
         .filter(|&i| says_drums(&labels[i]))
         .collect();
-    let res = crate::tag::tag_samples(tagger, samples, rate, None).context("tagging failed")?;
+    let res =
+        crate::tag::tag_samples(tagger, samples, rate, None, false).context("tagging failed")?;
     Ok(res
         .frames
         .iter()

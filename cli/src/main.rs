@@ -2,10 +2,12 @@
 
 mod bench;
 mod hits;
+mod learned;
 mod tag;
 
 use amtag::audio;
 use anyhow::{anyhow, bail, Context, Result};
+use audio_mamba_engine::learn::Kind;
 use audio_mamba_engine::{BackendChoice, Model, Session};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -56,6 +58,36 @@ enum Cmd {
         /// Windows per GPU submission.
         #[arg(long, default_value_t = 16)]
         batch: usize,
+        /// Learned tags (from `amtag learn`) to report beside the model's.
+        #[arg(long, value_name = "TAG.json")]
+        learned: Vec<PathBuf>,
+        /// Hit model for percussive learned tags; default: the embedded one.
+        #[arg(long)]
+        hit_model: Option<PathBuf>,
+    },
+    /// Learn a tag of your own from examples: spans where the sound plays (FILE@START-END in
+    /// seconds, or whole files and directories) and, optionally, where it does not. Without
+    /// --negative, what the positives' own files hold outside their spans is the negative.
+    Learn {
+        /// The tag's name.
+        name: String,
+        #[arg(long, value_name = "FILE[@START-END]", required = true)]
+        positive: Vec<learned::Example>,
+        #[arg(long, value_name = "FILE[@START-END]")]
+        negative: Vec<learned::Example>,
+        /// percussive (per hit: drums, claps, clicks), sustained (per framewise step:
+        /// instruments, voices), or auto (percussive when no positive lasts over a second).
+        #[arg(long, value_enum, default_value = "auto")]
+        kind: learned::KindArg,
+        /// Where to write the tag (JSON, docs/learned-tags.md).
+        #[arg(long, value_name = "TAG.json")]
+        out: PathBuf,
+        /// Tagger for sustained tags; default: the embedded model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Hit model for percussive tags; default: the embedded one.
+        #[arg(long)]
+        hit_model: Option<PathBuf>,
     },
     /// Find every drum hit and say which drums were struck; optionally write them as MIDI.
     Hits {
@@ -119,7 +151,7 @@ enum Cmd {
     },
 }
 
-fn load_model(path: Option<&Path>) -> Result<Model> {
+pub(crate) fn load_model(path: Option<&Path>) -> Result<Model> {
     match (path, audio_mamba_engine::embedded::tagger()) {
         (Some(p), _) => Model::load(p).map_err(|e| anyhow!("{e}")),
         (None, Some(bytes)) => Model::from_bytes(bytes).map_err(|e| anyhow!("embedded model: {e}")),
@@ -127,7 +159,7 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
     }
 }
 
-fn load_hit_model(path: Option<&Path>) -> Result<Model> {
+pub(crate) fn load_hit_model(path: Option<&Path>) -> Result<Model> {
     match (path, audio_mamba_engine::embedded::hits()) {
         (Some(p), _) => Model::load(p).map_err(|e| anyhow!("{e}")),
         (None, Some(bytes)) => {
@@ -212,6 +244,8 @@ fn main() {
             threads,
             backend,
             batch,
+            learned,
+            hit_model,
         } => backend_choice(backend, BackendChoice::Auto).and_then(|backend| {
             run_tag(
                 &inputs,
@@ -223,7 +257,26 @@ fn main() {
                 threads,
                 backend,
                 batch,
+                (&learned, hit_model.as_deref()),
             )
+        }),
+        Cmd::Learn {
+            name,
+            positive,
+            negative,
+            kind,
+            out,
+            model,
+            hit_model,
+        } => learned::run_learn(&learned::LearnArgs {
+            name: &name,
+            positives: &positive,
+            negatives: &negative,
+            kind,
+            out: &out,
+            model: model.as_deref(),
+            hit_model: hit_model.as_deref(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }),
     };
     if let Err(e) = result {
@@ -268,7 +321,7 @@ fn info(path: &Path, as_json: bool) -> Result<()> {
 }
 
 /// Expands directories (recursively, sorted) into the audio files they hold.
-fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             out.push(dir.to_path_buf()); // reported as unreadable later
@@ -310,6 +363,7 @@ fn run_tag(
     threads: Option<usize>,
     (backend, chosen): (BackendChoice, bool),
     batch: usize,
+    (learned_paths, hit_model): (&[PathBuf], Option<&Path>),
 ) -> Result<()> {
     if let Some(h) = hop {
         if !(h > 0.0 && h.is_finite()) {
@@ -324,6 +378,12 @@ fn run_tag(
         eprintln!("amtag: backend {}", session.describe());
     }
     let cfg = model.config().clone();
+    let (mut learned, problems) = learned::LearnedSet::load(learned_paths, &model, hit_model)?;
+    for p in &problems {
+        eprintln!("amtag: learned tag {p}; left out");
+    }
+    let mut columns: Vec<String> = cfg.labels.iter().map(|l| l.name.clone()).collect();
+    columns.extend(learned.tags.iter().map(|t| format!("learned:{}", t.name)));
     let files = collect_inputs(inputs);
     if files.is_empty() {
         bail!(
@@ -350,15 +410,25 @@ fn run_tag(
     let stdout = std::io::stdout();
     for file in &files {
         bar.set_message(file.display().to_string());
+        let keep = learned.tags.iter().any(|t| t.kind == Kind::Sustained);
         let outcome = audio::decode_mono(file).and_then(|d| {
-            tag::tag_samples(&mut session, &d.samples, d.sample_rate, hop)
-                .context("inference failed")
+            let res = tag::tag_samples(&mut session, &d.samples, d.sample_rate, hop, keep)
+                .context("inference failed")?;
+            let l = learned
+                .score(
+                    &d.samples,
+                    d.sample_rate,
+                    &res.frames,
+                    &res.frame_embeddings,
+                )
+                .context("learned tags failed")?;
+            Ok((res, l))
         });
         if let Some(why) = session.take_gpu_failure() {
             bar.suspend(|| eprintln!("amtag: GPU failed ({why}); continuing on the CPU"));
         }
         bar.inc(1);
-        let res = match outcome {
+        let (mut res, learned_res) = match outcome {
             Ok(r) => r,
             Err(e) => {
                 bar.suspend(|| eprintln!("amtag: {}: {e:#}", file.display()));
@@ -373,6 +443,7 @@ fn run_tag(
                 "model": format!("{} {}", cfg.name, cfg.version),
                 "duration_s": res.duration_s,
                 "tags": tag::top_tags(&res.file_probs, &cfg.labels, top),
+                "learned": learned_res,
                 "windows": res.windows.iter().map(|(a, b, p)| tag::Window {
                     start_s: *a, end_s: *b, tags: tag::top_tags(p, &cfg.labels, top)
                 }).collect::<Vec<_>>(),
@@ -390,19 +461,32 @@ fn run_tag(
                 for t in tag::top_tags(&res.file_probs, &cfg.labels, top) {
                     writeln!(out, "  {:.3}  {}", t.probability, t.label)?;
                 }
+                for l in &learned_res {
+                    writeln!(out, "  {}", l.describe())?;
+                }
                 Ok(())
             })?;
         }
         if framewise.is_some() {
+            for (i, row) in res.frames.iter_mut().enumerate() {
+                row.2.extend(learned_res.iter().map(|l| l.frames[i]));
+            }
             frame_rows.push((file.clone(), res.frames));
         }
     }
     bar.finish_and_clear();
     if let Some(path) = framewise {
-        write_framewise(path, &cfg.labels, &frame_rows)?;
+        write_framewise(path, &columns, &frame_rows)?;
     }
     if !failures.is_empty() {
         bail!("{} of {} files failed", failures.len(), files.len());
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{} of {} learned tags left out",
+            problems.len(),
+            learned_paths.len()
+        );
     }
     Ok(())
 }
@@ -518,11 +602,8 @@ fn run_hits(inputs: &[PathBuf], model: Option<&Path>, o: &HitsOptions) -> Result
 
 type FrameRows = Vec<(PathBuf, Vec<(f64, f64, Vec<f32>)>)>;
 
-fn write_framewise(
-    path: &Path,
-    labels: &[audio_mamba_engine::Label],
-    rows: &FrameRows,
-) -> Result<()> {
+/// The framewise table: one column per model label, then one per learned tag.
+fn write_framewise(path: &Path, columns: &[String], rows: &FrameRows) -> Result<()> {
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -535,7 +616,7 @@ fn write_framewise(
             .map(|(file, frames)| {
                 json!({
                     "file": file,
-                    "labels": labels.iter().map(|l| &l.name).collect::<Vec<_>>(),
+                    "labels": columns,
                     "frames": frames.iter().map(|(a, b, p)| json!({"start_s": a, "end_s": b, "probabilities": p})).collect::<Vec<_>>(),
                 })
             })
@@ -543,7 +624,7 @@ fn write_framewise(
         serde_json::to_writer(&mut f, &v)?;
     } else {
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-        let header: Vec<String> = labels.iter().map(|l| quote(&l.name)).collect();
+        let header: Vec<String> = columns.iter().map(|c| quote(c)).collect();
         writeln!(f, "file,start_s,end_s,{}", header.join(","))?;
         for (file, frames) in rows {
             for (a, b, p) in frames {

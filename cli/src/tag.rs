@@ -27,6 +27,8 @@ pub struct FileResult {
     pub windows: Vec<(f64, f64, Vec<f32>)>,
     /// Framewise rows `(start_s, end_s, probs)`; window rows for models without framewise output.
     pub frames: Vec<(f64, f64, Vec<f32>)>,
+    /// The embedding of each row of `frames`, when asked for (learned sustained tags read them).
+    pub frame_embeddings: Vec<Vec<f32>>,
 }
 
 pub fn top_tags(probs: &[f32], labels: &[Label], k: usize) -> Vec<Tag> {
@@ -43,12 +45,14 @@ pub fn top_tags(probs: &[f32], labels: &[Label], k: usize) -> Vec<Tag> {
 }
 
 /// Runs the model over `samples` (mono, at `rate`) in windows `hop_s` apart; the windows go to
-/// the backend as one batch (the GPU takes several per submission).
+/// the backend as one batch (the GPU takes several per submission). With `embeddings`, each
+/// framewise row keeps its embedding.
 pub fn tag_samples(
     session: &mut Session,
     samples: &[f32],
     rate: u32,
     hop_s: Option<f64>,
+    embeddings: bool,
 ) -> Result<FileResult> {
     let cfg = session.model().config().clone();
     let sr = cfg.sample_rate();
@@ -70,6 +74,7 @@ pub fn tag_samples(
         file_probs: vec![0.0; m],
         windows: Vec::new(),
         frames: Vec::new(),
+        frame_embeddings: Vec::new(),
     };
     let waves: Vec<&[f32]> = starts
         .iter()
@@ -82,18 +87,26 @@ pub fn tag_samples(
             *f = f.max(v);
         }
         res.windows.push((t0, t1, p.clip_probs.to_vec()));
-        match p.frame_probs {
-            Some(fp) => {
+        match (p.frame_probs, p.frame_embeddings) {
+            (Some(fp), Some(fe)) => {
                 let step = cfg.clip_seconds() / p.steps as f64;
-                for (j, row) in fp.chunks_exact(m).enumerate() {
+                for (j, (row, emb)) in fp.chunks_exact(m).zip(fe.chunks_exact(p.dim)).enumerate() {
                     let a = t0 + j as f64 * step;
                     if a < res.duration_s {
                         res.frames
                             .push((a, (a + step).min(res.duration_s), row.to_vec()));
+                        if embeddings {
+                            res.frame_embeddings.push(emb.to_vec());
+                        }
                     }
                 }
             }
-            None => res.frames.push((t0, t1, p.clip_probs.to_vec())),
+            _ => {
+                res.frames.push((t0, t1, p.clip_probs.to_vec()));
+                if embeddings {
+                    res.frame_embeddings.push(p.clip_embedding.to_vec());
+                }
+            }
         }
     })?;
     Ok(res)

@@ -141,3 +141,16 @@ impl OnsetDetector {
             .unwrap_or(search)
     }
 }
+
+/// Every onset of a whole recording (`samples` mono at `rate`), as the plugin finds them in a
+/// stream: what `amtag hits` and learned percussive tags read.
+pub fn onsets_of(samples: &[f32], rate: u32, sensitivity: f32) -> Vec<u64> {
+    let mut det = OnsetDetector::new(rate as f32);
+    det.set_sensitivity(sensitivity);
+    let mut found = Vec::new();
+    det.push(samples, &mut found);
+    // A rise in the last few milliseconds completes its frames against silence.
+    det.push(&vec![0.0; (rate as usize / 50).max(64)], &mut found);
+    found.retain(|&o| (o as usize) < samples.len());
+    found
+}

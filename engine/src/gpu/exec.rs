@@ -232,7 +232,9 @@ pub(crate) fn finish(
     ctx.check()
 }
 
-/// [`submit`] then [`finish`]: `dst.len()` floats of `out.0` end up in `dst`.
+/// [`submit`] then [`finish`]: `dst.len()` floats of `out.0` end up in `dst`. Only the test
+/// kit runs one submission to completion this way; sessions overlap them.
+#[cfg(feature = "testkit")]
 pub(crate) fn execute(
     ctx: &GpuContext,
     plan: &Plan,

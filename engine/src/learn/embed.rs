@@ -4,7 +4,7 @@
 
 use super::{Kind, LearnError};
 use crate::hits::HitClassifier;
-use crate::onset::OnsetDetector;
+use crate::onset::onsets_of;
 use crate::resample::resample_mono;
 use crate::{BackendChoice, Model, Session};
 use std::sync::Arc;
@@ -22,18 +22,6 @@ pub struct Embedded {
 
 /// Below this peak level a piece is silence: it is never a positive example.
 pub const SILENCE_DB: f32 = -60.0;
-
-/// The onsets of `samples` (mono at `rate`), as the plugin and `amtag hits` find them.
-pub fn onsets(samples: &[f32], rate: u32, sensitivity: f32) -> Vec<u64> {
-    let mut det = OnsetDetector::new(rate as f32);
-    det.set_sensitivity(sensitivity);
-    let mut found = Vec::new();
-    det.push(samples, &mut found);
-    // A rise in the last few milliseconds completes its frames against silence.
-    det.push(&vec![0.0; (rate as usize / 50).max(64)], &mut found);
-    found.retain(|&o| (o as usize) < samples.len());
-    found
-}
 
 fn peak_db(x: &[f32]) -> f32 {
     let p = x
@@ -118,7 +106,7 @@ impl Embedder {
                 let audio = resample_mono(samples, rate, model_rate)?;
                 let level_len = (rate as usize / 20).max(1);
                 let mut out = Vec::new();
-                for o in onsets(samples, rate, *sensitivity) {
+                for o in onsets_of(samples, rate, *sensitivity) {
                     let m = (o as f64 * model_rate as f64 / rate as f64).round() as usize;
                     let t = o as f64 / rate as f64;
                     let at = o as usize;

@@ -6,7 +6,7 @@
 mod embed;
 mod fit;
 
-pub use embed::{onsets, Embedded, Embedder, SILENCE_DB};
+pub use embed::{Embedded, Embedder, SILENCE_DB};
 pub use fit::{average_precision, Classifier, HeldOut, Method};
 
 use crate::Model;
@@ -62,6 +62,15 @@ pub enum Kind {
     Percussive,
     /// A sound that lasts (an instrument, a voice, a texture): scored per framewise step.
     Sustained,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Percussive => "percussive",
+            Kind::Sustained => "sustained",
+        })
+    }
 }
 
 /// The model a tag was learned on.
@@ -166,6 +175,16 @@ impl Material<'_> {
             negatives: if positive { Vec::new() } else { vec![all] },
             rest_is_negative: false,
         }
+    }
+}
+
+/// The classifier each kind uses, as measured (docs/learned-tags.md): the prototype keeps a
+/// percussive tag to hits like its own (not every snare), logistic regression ranks sustained
+/// sounds better.
+pub fn method_for(kind: Kind) -> Method {
+    match kind {
+        Kind::Percussive => Method::Prototype,
+        Kind::Sustained => Method::Logistic,
     }
 }
 
