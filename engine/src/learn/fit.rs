@@ -54,9 +54,13 @@ pub struct Fit {
     pub held_out: HeldOut,
 }
 
-const L2: f64 = 1e-2;
+/// Regularisation strengths the logistic fit chooses among by held-out AP (the strongest of
+/// the best): the examples decide how far to trust themselves.
+const L2_CHOICES: [f64; 2] = [1e-2, 1e-3];
 const ITERATIONS: usize = 400;
 const NEGATIVE_FOLDS: usize = 5;
+/// A logistic fit stops early once no gradient component is above this.
+const GRADIENT_TOLERANCE: f64 = 1e-5;
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -122,7 +126,14 @@ fn standardisation(all: &[&[f32]]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Fits `method` on `pos` and `neg` (non-empty, equal lengths: the caller checks).
-fn fit_once(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Classifier {
+/// One fit; a logistic one starts from `warm` (a fit on nearly the same examples) when given.
+fn fit_once(
+    method: Method,
+    l2: f64,
+    pos: &[&[f32]],
+    neg: &[&[f32]],
+    warm: Option<&Classifier>,
+) -> Classifier {
     let all: Vec<&[f32]> = pos.iter().chain(neg).copied().collect();
     let (mean, scale) = standardisation(&all);
     let d = mean.len();
@@ -147,10 +158,16 @@ fn fit_once(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Classifier {
                 .chain(zn.iter().map(|z| (z, -1.0, 0.5 / zn.len() as f64)))
                 .map(|(z, y, wt)| (z.iter().map(|v| v * k).collect(), y, wt))
                 .collect();
-            let lip = 0.25 * rows.iter().map(|(x, _, _)| dot(x, x)).fold(0.0, f64::max) + L2;
+            let lip = 0.25 * rows.iter().map(|(x, _, _)| dot(x, x)).fold(0.0, f64::max) + l2;
             let step = 1.0 / lip;
             // Nesterov-accelerated gradient descent on the weighted logistic loss
-            let (mut w, mut b) = (vec![0.0; d], 0.0);
+            let (mut w, mut b) = match warm {
+                Some(c) => (
+                    c.weights.iter().map(|&v| v as f64 / k).collect(),
+                    c.offset as f64,
+                ),
+                None => (vec![0.0; d], 0.0),
+            };
             let (mut w_prev, mut b_prev) = (w.clone(), b);
             for it in 0..ITERATIONS {
                 let mom = it as f64 / (it as f64 + 3.0);
@@ -160,7 +177,7 @@ fn fit_once(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Classifier {
                     .map(|(a, p)| a + mom * (a - p))
                     .collect();
                 let yb = b + mom * (b - b_prev);
-                let mut gw: Vec<f64> = yw.iter().map(|v| L2 * v).collect();
+                let mut gw: Vec<f64> = yw.iter().map(|v| l2 * v).collect();
                 let mut gb = 0.0;
                 for (x, y, wt) in &rows {
                     let g = -y * wt * sigmoid(-y * (dot(&yw, x) + yb));
@@ -168,6 +185,9 @@ fn fit_once(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Classifier {
                         *gi += g * xi;
                     }
                     gb += g;
+                }
+                if gw.iter().chain([&gb]).all(|g| g.abs() < GRADIENT_TOLERANCE) {
+                    break;
                 }
                 w_prev = std::mem::replace(
                     &mut w,
@@ -211,10 +231,15 @@ pub fn average_precision(scores: &[f32], n_pos: usize) -> f32 {
     (sum / n_pos.max(1) as f64) as f32
 }
 
-/// Fits the classifier on every example and chooses its threshold from held-out scores: the cut
-/// with the best F1 among them, placed close to the lowest score it keeps (a tenth of the way
-/// to the next one down), so that sounds between the examples and the negatives stay out.
-pub fn fit(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Fit {
+/// Raw held-out values: each positive from a fit without it, each negative from a fit without
+/// its fold.
+fn held_out(
+    method: Method,
+    l2: f64,
+    pos: &[&[f32]],
+    neg: &[&[f32]],
+    full: &Classifier,
+) -> (Vec<f64>, Vec<f64>) {
     let mut held_pos = Vec::with_capacity(pos.len());
     if pos.len() > 1 {
         for i in 0..pos.len() {
@@ -223,7 +248,7 @@ pub fn fit(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Fit {
                 .enumerate()
                 .filter_map(|(j, e)| (j != i).then_some(*e))
                 .collect();
-            held_pos.push(fit_once(method, &rest, neg).raw(pos[i]));
+            held_pos.push(fit_once(method, l2, &rest, neg, Some(full)).raw(pos[i]));
         }
     }
     let folds = NEGATIVE_FOLDS.min(neg.len());
@@ -235,13 +260,34 @@ pub fn fit(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Fit {
                 .enumerate()
                 .filter_map(|(j, e)| (j % folds != f).then_some(*e))
                 .collect();
-            let c = fit_once(method, pos, &rest);
+            let c = fit_once(method, l2, pos, &rest, Some(full));
             for (j, e) in neg.iter().enumerate().filter(|(j, _)| j % folds == f) {
                 held_neg[j] = c.raw(e);
             }
         }
     }
-    let mut classifier = fit_once(method, pos, neg);
+    (held_pos, held_neg)
+}
+
+/// Fits the classifier on every example and chooses its threshold from held-out scores: the cut
+/// with the best F1 among them, placed close to the lowest score it keeps (a tenth of the way
+/// to the next one down), so that sounds between the examples and the negatives stay out.
+pub fn fit(method: Method, pos: &[&[f32]], neg: &[&[f32]]) -> Fit {
+    let choices: &[f64] = match method {
+        Method::Logistic => &L2_CHOICES,
+        Method::Prototype => &L2_CHOICES[..1],
+    };
+    let mut best: Option<(f32, Classifier, Vec<f64>, Vec<f64>)> = None;
+    for &l2 in choices {
+        let full = fit_once(method, l2, pos, neg, None);
+        let (hp, hn) = held_out(method, l2, pos, neg, &full);
+        let raws: Vec<f32> = hp.iter().chain(&hn).map(|&r| r as f32).collect();
+        let ap = average_precision(&raws, hp.len());
+        if best.as_ref().is_none_or(|b| ap > b.0) {
+            best = Some((ap, full, hp, hn));
+        }
+    }
+    let (_, mut classifier, mut held_pos, mut held_neg) = best.expect("at least one choice");
     if held_pos.is_empty() {
         // one positive: nothing to hold out; what the negatives score decides alone
         held_pos.push(classifier.raw(pos[0]));
