@@ -4,7 +4,7 @@
 # amtag with the new weights embedded and regenerates weights/README.md. Run it with the
 # training stopped (two free cores), from training/; each step's duration goes to the log.
 #
-#   ./ship_tagger.sh                 # NAME=plugin29-m, veto 0.5
+#   ./ship_tagger.sh                 # NAME=plugin29-m, veto 0.7 (engine DRUM_VETO)
 #   LIMIT=20 OUT=/tmp/ship-dry ./ship_tagger.sh   # a dry run on 20 clips that ships nothing
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +12,7 @@ NAME=${NAME:-plugin29-m}
 R=runs/$NAME
 LIMIT=${LIMIT:-0}
 OUT=${OUT:-$R}
-VETO=${VETO:-0.5}
+VETO=${VETO:-0.7}
 # The hit model shipped in weights/ (its test scores and log are in checkpoints/).
 HITS=${HITS:-hits-v3}
 DATA=../data

@@ -236,12 +236,11 @@ fn shipped_hit_model_on_the_example_clips() {
     let doc: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let secs = doc["duration_s"].as_f64().unwrap();
     let n = doc["hits"].as_array().unwrap().len();
-    // The aim (issue 17) is at most one drum note per 10 s of speech; the shipped models give 2
-    // here (2026-12-06: two hi-hat hits on one sibilant at 7.2 s, where the tagger's frame says
-    // Tambourine 0.6, so the veto lets them through; 2 others vetoed). Not met: weights/README.md.
-    // This bound catches anything worse.
+    // The aim (issue 17): at most one drum note per 10 s of speech. With the veto at 0.7 the
+    // shipped models give none here (at 0.5 they gave 2 hi-hats on one sibilant at 7.2 s, where
+    // the tagger's frame says Tambourine 0.6).
     assert!(
-        n as f64 <= 2.0 * secs / 10.0,
+        n as f64 <= 1.0 * secs / 10.0,
         "{n} drum hits in {secs:.1} s of speech: {out}"
     );
 }

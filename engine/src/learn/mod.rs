@@ -160,22 +160,6 @@ impl Material<'_> {
     fn duration(&self) -> f64 {
         self.samples.len() as f64 / self.rate as f64
     }
-
-    /// The whole recording as one positive (or negative) example.
-    pub fn whole(name: String, samples: &[f32], rate: u32, positive: bool) -> Material<'_> {
-        let all = Span {
-            start_s: 0.0,
-            end_s: samples.len() as f64 / rate as f64,
-        };
-        Material {
-            name,
-            samples,
-            rate,
-            positives: if positive { vec![all] } else { Vec::new() },
-            negatives: if positive { Vec::new() } else { vec![all] },
-            rest_is_negative: false,
-        }
-    }
 }
 
 /// The classifier each kind uses, as measured (docs/learned-tags.md): the prototype keeps a
