@@ -2,6 +2,7 @@
 //! framewise tables.
 
 use anyhow::Result;
+use audio_mamba_engine::session::window_starts;
 use audio_mamba_engine::{resample::resample_mono, Label, Session};
 use serde::Serialize;
 
@@ -59,15 +60,7 @@ pub fn tag_samples(
     let audio = resample_mono(samples, rate, sr)?;
     let win = cfg.clip_samples();
     let hop = hop_s.map_or(win, |h| ((h * sr as f64).round() as usize).clamp(1, win));
-    let mut starts: Vec<usize> = (0..)
-        .map(|i| i * hop)
-        .take_while(|&s| s + win < audio.len())
-        .collect();
-    // The last window ends at the end of the file (zero-padded when the file is shorter).
-    let last = audio.len().saturating_sub(win);
-    if starts.last() != Some(&last) {
-        starts.push(last);
-    }
+    let starts = window_starts(audio.len(), win, hop);
     let m = cfg.num_classes();
     let mut res = FileResult {
         duration_s: audio.len() as f64 / sr as f64,

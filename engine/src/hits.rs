@@ -53,6 +53,19 @@ pub fn says_drums(label: &Label) -> bool {
     gm_drum_note(label).is_some() || KIT_MIDS.contains(&label.mid.as_str())
 }
 
+/// Peak level of `x` in dBFS (-120 for silence); non-finite samples are left out.
+pub(crate) fn peak_db(x: &[f32]) -> f32 {
+    let p = x
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    if p > 1e-6 {
+        20.0 * p.log10()
+    } else {
+        -120.0
+    }
+}
+
 /// Span after the onset whose peak is the hit's level.
 const LEVEL_SECONDS: f64 = 0.05;
 
@@ -163,14 +176,7 @@ impl HitClassifier {
             let v = sample(i);
             *w = if v.is_finite() { v } else { 0.0 };
         }
-        let peak = self.window[self.pre..self.pre + self.level_len]
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()));
-        let level_db = if peak > 1e-6 {
-            20.0 * peak.log10()
-        } else {
-            -120.0
-        };
+        let level_db = peak_db(&self.window[self.pre..self.pre + self.level_len]);
         let pred = self.session.run(&self.window)?;
         Ok(HitScores {
             probs: pred.clip_probs,

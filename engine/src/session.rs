@@ -274,3 +274,18 @@ fn panic_error(p: &Box<dyn std::any::Any + Send>) -> GpuError {
         .unwrap_or_default();
     GpuError::Panic(msg)
 }
+
+/// Starts of the windows that cover a recording of `len` samples, `hop` apart, the last one
+/// ending at the recording's end (one window at 0, zero-padded, when it is shorter): how
+/// `amtag` and learned tags lay windows over a file.
+pub fn window_starts(len: usize, window: usize, hop: usize) -> Vec<usize> {
+    let mut starts: Vec<usize> = (0..)
+        .map(|i| i * hop.max(1))
+        .take_while(|&s| s + window < len)
+        .collect();
+    let last = len.saturating_sub(window);
+    if starts.last() != Some(&last) {
+        starts.push(last);
+    }
+    starts
+}

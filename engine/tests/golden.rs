@@ -46,27 +46,21 @@ fn check(name: &str, threads: usize) {
     }
     let clip = rel_l2(pred.clip_logits, &g["clip_logits"]);
     report.push(format!("clip {clip:.2e}"));
-    let frame = match (pred.frame_logits, g.get("frame_logits")) {
-        (Some(ours), Some(theirs)) => rel_l2(ours, theirs),
-        (None, None) => 0.0,
-        (a, b) => panic!(
-            "{name}: framewise output present in one side only ({} vs {})",
-            a.is_some(),
-            b.is_some()
-        ),
-    };
+    let frame = framewise(
+        name,
+        "framewise logits",
+        pred.frame_logits,
+        g.get("frame_logits"),
+    );
     report.push(format!("frame {frame:.2e}"));
     let clip_emb = rel_l2(pred.clip_embedding, &g["clip_embedding"]);
     report.push(format!("clip embedding {clip_emb:.2e}"));
-    let frame_emb = match (pred.frame_embeddings, g.get("frame_embedding")) {
-        (Some(ours), Some(theirs)) => rel_l2(ours, theirs),
-        (None, None) => 0.0,
-        (a, b) => panic!(
-            "{name}: frame embeddings present in one side only ({} vs {})",
-            a.is_some(),
-            b.is_some()
-        ),
-    };
+    let frame_emb = framewise(
+        name,
+        "frame embeddings",
+        pred.frame_embeddings,
+        g.get("frame_embedding"),
+    );
     report.push(format!("frame embeddings {frame_emb:.2e}"));
     eprintln!("{name} threads={threads}: {}", report.join(", "));
     assert!(clip < 1e-3 && frame < 1e-3, "{name}: {}", report.join(", "));
@@ -76,6 +70,19 @@ fn check(name: &str, threads: usize) {
         report.join(", ")
     );
     assert!(worst_intermediate < 1e-3, "{name}: {}", report.join(", "));
+}
+
+/// Relative L2 of a framewise output, which both sides must have or both lack.
+fn framewise(name: &str, what: &str, ours: Option<&[f32]>, theirs: Option<&Vec<f32>>) -> f64 {
+    match (ours, theirs) {
+        (Some(ours), Some(theirs)) => rel_l2(ours, theirs),
+        (None, None) => 0.0,
+        (a, b) => panic!(
+            "{name}: {what} present in one side only ({} vs {})",
+            a.is_some(),
+            b.is_some()
+        ),
+    }
 }
 
 #[test]

@@ -358,19 +358,20 @@ impl Builder<'_> {
             HeadConfig::Linear => {
                 let head = self.lin("classifier.head", m, c, true)?;
                 self.ln(norm, Act::X, Act::X, l, c);
-                self.push(Op::Embed {
-                    src: Act::X,
-                    rows: l,
-                    steps: 1,
-                    c,
-                    frames: false,
-                    at: embed_at(0),
-                });
                 self.push(Op::MeanPool {
                     src: Act::X,
                     dst: Act::Xn,
                     tokens: l,
                     c,
+                });
+                // the pooled vector the Linear reads is the clip embedding
+                self.push(Op::Embed {
+                    src: Act::Xn,
+                    rows: 1,
+                    steps: 1,
+                    c,
+                    frames: false,
+                    at: embed_at(0),
                 });
                 self.linear(head, Act::Xn, Act::Logits, 1, Epilogue::default());
                 0

@@ -3,9 +3,10 @@
 //! percussive ones. Learning labels them by the marked spans; tagging scores them.
 
 use super::{Kind, LearnError};
-use crate::hits::HitClassifier;
+use crate::hits::{peak_db, HitClassifier};
 use crate::onset::onsets_of;
 use crate::resample::resample_mono;
+use crate::session::window_starts;
 use crate::{BackendChoice, Model, Session};
 use std::sync::Arc;
 
@@ -22,18 +23,6 @@ pub struct Embedded {
 
 /// Below this peak level a piece is silence: it is never a positive example.
 pub const SILENCE_DB: f32 = -60.0;
-
-fn peak_db(x: &[f32]) -> f32 {
-    let p = x
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0f32, |m, v| m.max(v.abs()));
-    if p > 1e-6 {
-        20.0 * p.log10()
-    } else {
-        -120.0
-    }
-}
 
 /// Turns recordings into embeddings with the model a kind of tag reads.
 pub enum Embedder {
@@ -104,18 +93,15 @@ impl Embedder {
             Self::Percussive { hits, sensitivity } => {
                 let model_rate = hits.rate();
                 let audio = resample_mono(samples, rate, model_rate)?;
-                let level_len = (rate as usize / 20).max(1);
                 let mut out = Vec::new();
                 for o in onsets_of(samples, rate, *sensitivity) {
                     let m = (o as f64 * model_rate as f64 / rate as f64).round() as usize;
                     let t = o as f64 / rate as f64;
-                    let at = o as usize;
-                    let level_db = peak_db(&samples[at..(at + level_len).min(samples.len())]);
                     let scores = hits.classify(&audio, m)?;
                     out.push(Embedded {
                         start_s: t,
                         end_s: t,
-                        level_db,
+                        level_db: scores.level_db,
                         vector: scores.embedding.to_vec(),
                     });
                 }
@@ -135,14 +121,7 @@ fn frames(session: &mut Session, samples: &[f32], rate: u32) -> Result<Vec<Embed
         .map(|v| if v.is_finite() { v } else { 0.0 })
         .collect();
     let win = cfg.clip_samples();
-    let mut starts: Vec<usize> = (0..)
-        .map(|i| i * win)
-        .take_while(|&s| s + win < audio.len())
-        .collect();
-    let last = audio.len().saturating_sub(win);
-    if starts.last() != Some(&last) {
-        starts.push(last);
-    }
+    let starts = window_starts(audio.len(), win, win);
     let waves: Vec<&[f32]> = starts
         .iter()
         .map(|&s| &audio[s..(s + win).min(audio.len())])

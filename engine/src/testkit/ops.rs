@@ -402,19 +402,19 @@ impl Ops for GraphOps {
             dim: c,
         };
         let ops = vec![
-            Op::Embed {
-                src: Act::X,
-                rows: l,
-                steps: 1,
-                c,
-                frames: false,
-                at: out.embed_at(),
-            },
             Op::MeanPool {
                 src: Act::X,
                 dst: Act::Xn,
                 tokens: l,
                 c,
+            },
+            Op::Embed {
+                src: Act::Xn,
+                rows: 1,
+                steps: 1,
+                c,
+                frames: false,
+                at: out.embed_at(),
             },
             Op::Linear {
                 lin: head,
