@@ -10,9 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Positive examples no longer than this make `--kind auto` learn a percussive tag.
-const PERCUSSIVE_MAX_S: f64 = 1.0;
-
 /// An example: a file (or every audio file of a directory) as a whole, or `FILE@START-END`, a
 /// span in seconds.
 #[derive(Clone, Debug)]
@@ -130,19 +127,14 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         }
         decoded.push((path, marks, d, end));
     }
-    let longest = decoded
+    let clipped: Vec<Span> = decoded
         .iter()
-        .flat_map(|(_, m, _, end)| {
-            m.positives
-                .iter()
-                .map(move |s| s.end_s.min(*end) - s.start_s)
-        })
-        .fold(0.0f64, f64::max);
+        .flat_map(|(_, m, _, end)| m.positives.iter().map(move |s| clip(*s, *end)))
+        .collect();
     let kind = match a.kind {
         KindArg::Percussive => Kind::Percussive,
         KindArg::Sustained => Kind::Sustained,
-        KindArg::Auto if longest <= PERCUSSIVE_MAX_S => Kind::Percussive,
-        KindArg::Auto => Kind::Sustained,
+        KindArg::Auto => learn::kind_for(&clipped),
     };
     let mut embedder = embedder(kind, a.model, a.hit_model, a.threads)?;
     let no_negatives = a.negatives.is_empty();

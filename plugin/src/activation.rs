@@ -93,6 +93,10 @@ pub fn start(
     let mut analyzer = Analyzer::new(tagger, s.rate, params.hop.value())?;
     line.push_str("; ");
     line.push_str(&attach_hit_model(&mut analyzer, old_hits));
+    // Tags learned on other models stay in the project, unused, with the reason shown.
+    params
+        .learned_tags
+        .check_models(&model, analyzer.hit_model().map(|m| &**m));
     status.set_message(line);
     let poll = worker::POLL.as_secs_f64() * s.rate as f64;
     let delay = analyzer.analysis_delay()

@@ -9,10 +9,12 @@
 
 use crate::delay::SILENCE;
 use crate::events::{Event, EventGen, Hit, Msg, Rule, Timing};
+use crate::learned::{confidence, Lesson, LESSON_SECONDS};
 use crate::resample::Stream;
-use crate::tags::{drum_note, slot_labels, SLOTS};
-use crate::timeline::{Frame, FrameTx, HitMark, HIT_MARKS};
+use crate::tags::{drum_note, slot_labels, LEARNED, ROWS, SLOTS};
+use crate::timeline::{Frame, FrameTx, HitMark, LessonPart, HIT_MARKS};
 use audio_mamba_engine::hits::{says_drums, HitClassifier, DRUM_VETO};
+use audio_mamba_engine::learn::{Kind, LearnedTag, Span};
 use audio_mamba_engine::onset::OnsetDetector;
 use audio_mamba_engine::{Label, Session};
 use std::collections::VecDeque;
@@ -24,8 +26,12 @@ pub struct Settings {
     pub window_seconds: f32,
     pub sensitivity: f32,
     pub channel: u8,
-    /// Per slot: enabled, raw threshold, note, CC (percussion comes from the label).
-    pub tags: [(bool, f32, Option<u8>, Option<u8>); SLOTS],
+    /// Per row (model slots, then learned slots): enabled, raw threshold, note, CC
+    /// (percussion comes from the label or the learned tag's kind).
+    pub tags: [(bool, f32, Option<u8>, Option<u8>); ROWS],
+    /// The learned slot being taught, if any, and whether "this is it" is held.
+    pub learn_into: Option<usize>,
+    pub learn_mark: bool,
 }
 
 /// A stretch of the input with the tag probabilities the model gave it, by slot.
@@ -33,7 +39,7 @@ pub struct Settings {
 struct Item {
     start: u64,
     end: u64,
-    probs: [f32; SLOTS],
+    probs: [f32; ROWS],
     /// Part of it was emitted already (it waits for hits to become final).
     continued: bool,
 }
@@ -46,7 +52,20 @@ struct LastPrediction {
     clip: Vec<f32>,
     /// `[steps][classes]`, empty without framewise output.
     frames: Vec<f32>,
+    /// `[steps][dim]` frame embeddings (what sustained learned tags read), likewise.
+    embeddings: Vec<f32>,
+    dim: usize,
     steps: usize,
+}
+
+/// A learned slot being taught: from where (model samples, `produced`'s count) and the spans
+/// "this is it" was held.
+struct Recording {
+    slot: usize,
+    from: u64,
+    marks: Vec<(u64, u64)>,
+    /// Where the held mark began, while it is held.
+    open: Option<u64>,
 }
 
 /// The hit model's part of the analysis.
@@ -94,7 +113,10 @@ pub struct Analyzer {
     gen: EventGen,
     items: VecDeque<Item>,
     slot_label: [Option<usize>; SLOTS],
-    percussive: [bool; SLOTS],
+    percussive: [bool; ROWS],
+    /// The learned tags the analysis scores, by learned slot.
+    learned: [Option<LearnedTag>; LEARNED],
+    recording: Option<Recording>,
     /// Slots whose tag says "drums here" (drum tags, Drum kit, Drum machine): the veto's view.
     drumish: [bool; SLOTS],
     trace: Option<Box<dyn Write + Send>>,
@@ -108,25 +130,39 @@ impl Analyzer {
         let clip = cfg.clip_samples();
         let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
         let slot_label = slot_labels(&cfg.labels);
-        let percussive = slot_label.map(|l| l.is_some_and(|i| drum_note(&cfg.labels[i]).is_some()));
+        let percussive = std::array::from_fn(|i| {
+            slot_label
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|l| drum_note(&cfg.labels[l]).is_some())
+        });
         let drumish = slot_label.map(|l| l.is_some_and(|i| says_drums(&cfg.labels[i])));
         let rate = host_rate as f32;
         let (classes, steps) = (cfg.num_classes(), cfg.frame_steps().unwrap_or(0));
+        let dim = tagger.model().graph().out.dim;
+        // Long enough for a window and a hop, and for a lesson (`learned`).
+        let lesson = (LESSON_SECONDS * model_rate as f64).ceil() as usize;
+        let hist_len = clip.max(lesson) + hop as usize + 65_536;
         Ok(Self {
             quiet_since: 0,
             last: LastPrediction {
                 silent_len: None,
                 clip: Vec::with_capacity(classes),
                 frames: Vec::with_capacity(classes * steps),
+                embeddings: Vec::with_capacity(dim * steps),
+                dim,
                 steps: 0,
             },
+            learned: Default::default(),
+            recording: None,
             reuse_silence: true,
             silent_windows: 0,
             hit_path: None,
             stretch_hits: Vec::with_capacity(64),
             drumish,
             resampler: Stream::new(host_rate, model_rate)?,
-            hist: vec![0.0; clip + hop as usize + 65_536],
+            hist: vec![0.0; hist_len],
             produced: 0,
             next_end: hop,
             origin: 0,
@@ -187,6 +223,10 @@ impl Analyzer {
         self.hit_path.is_some()
     }
 
+    pub fn tagger_model(&self) -> &std::sync::Arc<audio_mamba_engine::Model> {
+        self.tagger.model()
+    }
+
     pub fn hit_model(&self) -> Option<&std::sync::Arc<audio_mamba_engine::Model>> {
         self.hit_path.as_ref().map(|h| h.clf.model())
     }
@@ -208,13 +248,118 @@ impl Analyzer {
         self.last.silent_len = None;
     }
 
+    /// The learned tags to score from now on (the worker hands them over when the bank moves).
+    /// A tag whose embedding length is not its model's here is left out (the bank checked
+    /// the model at activation; this guards the scoring).
+    pub fn set_learned(&mut self, tags: [Option<LearnedTag>; LEARNED]) {
+        let tagger_dim = self.last.dim;
+        let framewise = self.tagger.model().graph().out.steps > 0;
+        let hit_dim = self
+            .hit_path
+            .as_ref()
+            .map(|h| h.clf.model().graph().out.dim);
+        for (j, tag) in tags.into_iter().enumerate() {
+            let fits = tag.as_ref().is_some_and(|t| match t.kind {
+                Kind::Sustained => framewise && t.classifier.dim() == tagger_dim,
+                Kind::Percussive => Some(t.classifier.dim()) == hit_dim,
+            });
+            self.percussive[SLOTS + j] =
+                fits && tag.as_ref().is_some_and(|t| t.kind == Kind::Percussive);
+            self.learned[j] = tag.filter(|_| fits);
+        }
+    }
+
+    /// Follows the learn controls, once per block of input before it is pushed: arming a slot
+    /// starts its lesson, "this is it" marks spans of it, and disarming (or arming another
+    /// slot) ends it and returns it to be learned.
+    pub fn learn_control(&mut self, into: Option<usize>, mark: bool) -> Option<Lesson> {
+        let into = into.filter(|&j| j < LEARNED);
+        let now = self.model_pos(self.host_pos);
+        let mut done = None;
+        if self.recording.as_ref().map(|r| r.slot) != into {
+            done = self.recording.take().map(|r| self.lesson(r));
+            self.recording = into.map(|slot| Recording {
+                slot,
+                from: now,
+                marks: Vec::with_capacity(64),
+                open: None,
+            });
+        }
+        if let Some(r) = self.recording.as_mut() {
+            match (r.open, mark) {
+                (None, true) => r.open = Some(now),
+                (Some(a), false) => {
+                    r.marks.push((a, now));
+                    r.open = None;
+                }
+                _ => {}
+            }
+        }
+        done
+    }
+
+    /// What the stretch `start..end` (host positions) is to the lesson being recorded.
+    fn lesson_part(&self, start: u64, end: u64) -> LessonPart {
+        let Some(r) = &self.recording else {
+            return LessonPart::None;
+        };
+        let (a, b) = (self.model_pos(start), self.model_pos(end));
+        let marked = r.marks.iter().any(|&(x, y)| x < b && a < y) || r.open.is_some_and(|x| x < b);
+        match (marked, b > r.from) {
+            (true, _) => LessonPart::Marked,
+            (false, true) => LessonPart::Heard,
+            (false, false) => LessonPart::None,
+        }
+    }
+
+    /// The learned slot being taught, if any.
+    pub fn teaching(&self) -> Option<usize> {
+        self.recording.as_ref().map(|r| r.slot)
+    }
+
+    /// Model sample (`produced`'s count) of a host position.
+    fn model_pos(&self, host: u64) -> u64 {
+        let ratio = self.host_rate as f64 / self.model_rate as f64;
+        (host.saturating_sub(self.origin) as f64 / ratio).round() as u64
+    }
+
+    /// The newest `LESSON_SECONDS` of a recording (as much as the history still holds) with
+    /// its marks in seconds from its start.
+    fn lesson(&self, mut r: Recording) -> Lesson {
+        let end = self.produced;
+        if let Some(a) = r.open.take() {
+            r.marks.push((a, end));
+        }
+        let keep = ((LESSON_SECONDS * self.model_rate as f64) as u64)
+            .min(self.hist.len() as u64 - self.hop - 16);
+        let start = r.from.max(end.saturating_sub(keep)).min(end);
+        let n = self.hist.len() as u64;
+        let audio = (start..end).map(|m| self.hist[(m % n) as usize]).collect();
+        let secs = |m: u64| (m as f64 - start as f64) / self.model_rate as f64;
+        let positives = r
+            .marks
+            .iter()
+            .filter(|&&(a, b)| b > start && b > a)
+            .map(|&(a, b)| Span {
+                start_s: secs(a.max(start)),
+                end_s: secs(b.min(end)),
+            })
+            .collect();
+        Lesson {
+            slot: r.slot,
+            audio,
+            rate: self.model_rate,
+            positives,
+        }
+    }
+
     /// Windows that reused a silent prediction instead of running the model.
     pub fn silent_windows(&self) -> u64 {
         self.silent_windows
     }
 
-    /// Bit per slot: its gate is open.
-    pub fn gates(&self) -> u32 {
+    /// Bit per row: its gate is open.
+    pub fn gates(&self) -> u64 {
         self.gen.gates()
     }
 
@@ -288,6 +433,12 @@ impl Analyzer {
         self.hist.fill(0.0);
         (self.produced, self.next_end, self.origin, self.host_pos) = (0, self.hop, pos, pos);
         self.quiet_since = 0;
+        // A lesson is what played continuously: it starts again with the stream.
+        if let Some(r) = self.recording.as_mut() {
+            r.from = 0;
+            r.marks.clear();
+            r.open = r.open.map(|_| 0);
+        }
         self.onsets.clear();
         if let Some(h) = self.hit_path.as_mut() {
             h.waiting.clear();
@@ -313,7 +464,7 @@ impl Analyzer {
     }
 
     /// Runs the model on the window ending at the due hop and queues its newest stretch.
-    pub fn run_window(&mut self, s: &Settings) -> Result<[f32; SLOTS], String> {
+    pub fn run_window(&mut self, s: &Settings) -> Result<[f32; ROWS], String> {
         let end = self.next_end;
         self.next_end += self.hop;
         let len = ((s.window_seconds as f64 * self.model_rate as f64) as usize)
@@ -332,6 +483,9 @@ impl Analyzer {
             keep.frames.clear();
             keep.frames
                 .extend_from_slice(pred.frame_probs.unwrap_or(&[]));
+            keep.embeddings.clear();
+            keep.embeddings
+                .extend_from_slice(pred.frame_embeddings.unwrap_or(&[]));
             keep.steps = pred.steps;
         }
         Ok(self.queue_items(end))
@@ -353,9 +507,10 @@ impl Analyzer {
         }
     }
 
-    /// Queues the stretches of the hop ending at `end` with the last window's probabilities;
-    /// returns the newest stretch's.
-    fn queue_items(&mut self, end: u64) -> [f32; SLOTS] {
+    /// Queues the stretches of the hop ending at `end` with the last window's probabilities
+    /// (and the sustained learned tags' scores of its frame embeddings); returns the newest
+    /// stretch's.
+    fn queue_items(&mut self, end: u64) -> [f32; ROWS] {
         let (clip, hop, slot_label) = (self.clip, self.hop, self.slot_label);
         let (origin, ratio) = (self.origin, self.host_rate as f64 / self.model_rate as f64);
         let to_host = |m: u64| origin + (m as f64 * ratio).round() as u64;
@@ -366,7 +521,7 @@ impl Analyzer {
         let steps = if framewise { pred.steps } else { 1 };
         let span = (end - hop, end);
         let first = end as i64 - clip as i64;
-        let mut latest = [0.0f32; SLOTS];
+        let mut latest = [0.0f32; ROWS];
         for t in 0..steps {
             let fs = first + (t * clip / steps) as i64;
             let fe = first + ((t + 1) * clip / steps) as i64;
@@ -380,7 +535,19 @@ impl Analyzer {
             } else {
                 &pred.clip[..]
             };
-            let probs: [f32; SLOTS] = std::array::from_fn(|i| slot_label[i].map_or(0.0, |l| p[l]));
+            let emb = pred.embeddings.get(t * pred.dim..(t + 1) * pred.dim);
+            let probs: [f32; ROWS] = std::array::from_fn(|i| {
+                if i < SLOTS {
+                    return slot_label[i].map_or(0.0, |l| p[l]);
+                }
+                // Percussive learned rows get their hits' scores when the hits are in (`emit`).
+                match (&self.learned[i - SLOTS], emb) {
+                    (Some(tag), Some(e)) if tag.kind == Kind::Sustained => {
+                        confidence(tag.score(e), tag.threshold)
+                    }
+                    _ => 0.0,
+                }
+            });
             latest = probs;
             self.items.push_back(Item {
                 start: to_host(a),
@@ -412,7 +579,7 @@ impl Analyzer {
             h.waiting.pop_front();
             let mut hit = Hit {
                 pos: o,
-                probs: Some([0.0; SLOTS]),
+                probs: Some([0.0; ROWS]),
                 level_db: -120.0,
             };
             // A window already overwritten (a worker stalled for seconds) plays nothing.
@@ -429,9 +596,17 @@ impl Analyzer {
                 match h.clf.classify_with(at) {
                     Ok(sc) => {
                         hit.level_db = sc.level_db;
-                        let slot_class = &h.slot_class;
+                        let (slot_class, learned) = (&h.slot_class, &self.learned);
                         hit.probs = Some(std::array::from_fn(|k| {
-                            slot_class[k].map_or(0.0, |c| sc.probs[c])
+                            if k < SLOTS {
+                                return slot_class[k].map_or(0.0, |c| sc.probs[c]);
+                            }
+                            match &learned[k - SLOTS] {
+                                Some(tag) if tag.kind == Kind::Percussive => {
+                                    confidence(tag.score(sc.embedding), tag.threshold)
+                                }
+                                _ => 0.0,
+                            }
                         }));
                     }
                     Err(e) if result.is_ok() => result = Err(e.to_string()),
@@ -459,12 +634,12 @@ impl Analyzer {
     pub fn emit(&mut self, s: &Settings, events: &mut Vec<Event>) -> Result<(), String> {
         let classified = self.classify_hits();
         let horizon = self.hits_final();
-        let rules = self.rules(s);
+        let mut rules = self.rules(s);
         while let Some(front) = self.items.front_mut() {
             if front.start >= horizon {
                 break;
             }
-            let item = *front;
+            let mut item = *front;
             let end = item.end.min(horizon);
             if end == item.end {
                 self.items.pop_front();
@@ -480,14 +655,27 @@ impl Analyzer {
             self.stretch_hits.extend(self.onsets.drain(..k));
             let vetoed = self.hit_path.is_some()
                 && !(0..SLOTS).any(|i| self.drumish[i] && item.probs[i] >= DRUM_VETO);
+            for (i, r) in rules.iter_mut().enumerate().take(SLOTS) {
+                r.hits_vetoed = vetoed && self.percussive[i];
+            }
+            // A percussive learned row shows (and sends as CC) its strongest hit's score.
+            for (j, tag) in self.learned.iter().enumerate() {
+                if tag.as_ref().is_some_and(|t| t.kind == Kind::Percussive) {
+                    let row = SLOTS + j;
+                    item.probs[row] = self
+                        .stretch_hits
+                        .iter()
+                        .filter_map(|h| h.probs.map(|p| p[row]))
+                        .fold(0.0, f32::max);
+                }
+            }
             let first = events.len();
-            let hits: &[Hit] = if vetoed { &[] } else { &self.stretch_hits };
             self.gen.frame(
                 item.start..end,
                 &item.probs,
                 &rules,
                 s.channel,
-                hits,
+                &self.stretch_hits,
                 events,
             );
             if self.timeline.is_some() || self.trace.is_some() {
@@ -498,10 +686,10 @@ impl Analyzer {
     }
 
     /// The editor's timeline frame and the trace line of an emitted stretch.
-    fn report(&mut self, item: &Item, end: u64, rules: &[Rule; SLOTS], vetoed: bool, ev: &[Event]) {
+    fn report(&mut self, item: &Item, end: u64, rules: &[Rule; ROWS], vetoed: bool, ev: &[Event]) {
         let slot_of = |key: u8| rules.iter().position(|r| r.enabled && r.note == Some(key));
         let fired_at = |pos: u64| {
-            ev.iter().fold(0u32, |m, e| match e.msg {
+            ev.iter().fold(0u64, |m, e| match e.msg {
                 Msg::NoteOn { key, .. } if e.pos == pos || pos == u64::MAX => {
                     slot_of(key).map_or(m, |i| m | 1 << i)
                 }
@@ -509,6 +697,7 @@ impl Analyzer {
             })
         };
         let secs = |p: u64| p as f64 / self.host_rate as f64;
+        let lesson = self.lesson_part(item.start, end);
         if let Some(tx) = self.timeline.as_mut() {
             let mut marks = [HitMark::default(); HIT_MARKS];
             let n = self.stretch_hits.len().min(HIT_MARKS);
@@ -528,6 +717,7 @@ impl Analyzer {
                 hits: marks,
                 n_hits: n as u8,
                 continues: item.continued,
+                lesson,
             });
         }
         if let Some(w) = self.trace.as_mut() {
@@ -550,15 +740,20 @@ impl Analyzer {
         }
     }
 
-    fn rules(&self, s: &Settings) -> [Rule; SLOTS] {
+    fn rules(&self, s: &Settings) -> [Rule; ROWS] {
         std::array::from_fn(|i| {
             let (enabled, thr, note, cc) = s.tags[i];
+            let filled = match i.checked_sub(SLOTS) {
+                None => self.slot_label[i].is_some(),
+                Some(j) => self.learned[j].is_some(),
+            };
             Rule {
-                enabled: enabled && self.slot_label[i].is_some(),
+                enabled: enabled && filled,
                 threshold: effective_threshold(thr, s.sensitivity),
                 note,
                 cc,
                 percussive: self.percussive[i],
+                hits_vetoed: false,
             }
         })
     }
@@ -569,5 +764,7 @@ pub fn effective_threshold(threshold: f32, sensitivity: f32) -> f32 {
     (threshold * (1.5 - sensitivity.clamp(0.0, 1.0))).clamp(0.01, 0.99)
 }
 
+#[cfg(test)]
+mod learn_tests;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! through the host's setter, so edits are recorded as automation; nothing on the audio thread
 //! or in the worker depends on it.
 
+mod learn_panel;
 mod mapping;
 mod model_file;
 mod status_line;
@@ -11,7 +12,8 @@ mod timeline_view;
 
 use crate::params::PluginParams;
 use crate::status::Status;
-use crate::timeline::History;
+use crate::tags::{LEARNED, ROWS, SLOTS};
+use crate::timeline::{History, LessonPart};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::editor::ResizeHint;
@@ -50,6 +52,7 @@ pub fn create(
             status,
             history: History::default(),
             model_file: model_file::Loader::default(),
+            learn: learn_panel::LearnPanel::default(),
             gui: None,
             trace_path: std::env::var_os(TRACE_ENV).map(PathBuf::from),
             traced: None,
@@ -62,6 +65,7 @@ pub struct EditorApp {
     status: Arc<Status>,
     history: History,
     model_file: model_file::Loader,
+    learn: learn_panel::LearnPanel,
     gui: Option<GuiContext>,
     /// Where [`TRACE_ENV`] asked the editor to write its trace (read once, when it opens).
     trace_path: Option<PathBuf>,
@@ -89,7 +93,7 @@ impl NiceEguiApp for EditorApp {
             return;
         };
         let setter = gui.param_setter();
-        let names = self.status.slot_names.load_full();
+        let (names, notes) = self.row_names();
         egui::CentralPanel::default().show(ui, |ui| {
             status_line::show(ui, &self.status);
             ui.separator();
@@ -99,13 +103,20 @@ impl NiceEguiApp for EditorApp {
                 cols[1].heading("Settings");
                 mapping::globals(&mut cols[1], &self.params, &setter);
                 model_file::show(&mut cols[1], &mut self.model_file, &self.params, &gui);
+                cols[1].heading("Learn a sound");
+                self.learn.show(
+                    &mut cols[1],
+                    &self.params,
+                    &setter,
+                    &self.params.learned_tags,
+                );
             });
             ui.separator();
             ui.heading("Last 30 s");
             timeline_view::show(ui, &self.history, &names);
             ui.separator();
             ui.heading("Mapping");
-            mapping::table(ui, &self.params, &setter, &names);
+            mapping::table(ui, &self.params, &setter, &names, &notes);
         });
         self.trace(&names);
         ui.ctx().request_repaint_after(Duration::from_millis(50));
@@ -117,6 +128,27 @@ impl NiceEguiApp for EditorApp {
 }
 
 impl EditorApp {
+    /// Every row's name (the model's labels in their slots, then the learned tags; "" for an
+    /// empty row) and why a row's tag is not used ("" when it is).
+    fn row_names(&self) -> (Vec<String>, Vec<String>) {
+        let mut names = self.status.slot_names.load_full().as_ref().clone();
+        names.resize(SLOTS, String::new());
+        let mut notes = vec![String::new(); ROWS];
+        for (j, s) in self.params.learned_tags.slots().iter().enumerate() {
+            names.push(if s.tag.is_some() {
+                s.title(j)
+            } else {
+                String::new()
+            });
+            notes[SLOTS + j] = s
+                .problem
+                .clone()
+                .map_or(String::new(), |p| format!("not used: {p}"));
+        }
+        debug_assert_eq!(names.len(), SLOTS + LEARNED);
+        (names, notes)
+    }
+
     /// Writes what the editor shows now (tags in display order, timeline length) to the file
     /// named by [`TRACE_ENV`], when there is one.
     fn trace(&mut self, names: &[String]) {
@@ -146,8 +178,33 @@ impl EditorApp {
                     }
                 },
             );
+        let learned: Vec<_> = self
+            .params
+            .learned_tags
+            .slots()
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                serde_json::json!({
+                    "slot": j + 1, "title": s.title(j), "learned": s.tag.is_some(),
+                    "kind": s.tag.as_ref().map(|t| t.kind.to_string()),
+                    "shown": learn_panel::describe(s, false), "problem": s.problem,
+                })
+            })
+            .collect();
+        let lesson = |part| {
+            self.history
+                .frames()
+                .filter(|f| f.lesson == part)
+                .map(|f| f.end - f.start)
+                .sum::<f64>()
+        };
         let v = serde_json::json!({
             "tags": shown,
+            "learned": learned,
+            "learn_into": self.params.learn_into.value(),
+            "timeline_marked_seconds": lesson(LessonPart::Marked),
+            "timeline_heard_seconds": lesson(LessonPart::Heard),
             "timeline_frames": self.history.len(),
             "timeline_drum_hits": drum_marks,
             "timeline_other_onsets": other_marks,

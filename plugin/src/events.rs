@@ -8,7 +8,7 @@
 //! plays every drum tag whose probability is above threshold (every hit plays kick, snare and
 //! hat when all three are in the mix: the reason the hit model exists).
 
-use crate::tags::SLOTS;
+use crate::tags::ROWS;
 use audio_mamba_engine::hits::hit_velocity;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,8 +30,9 @@ pub struct Event {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hit {
     pub pos: u64,
-    /// Per slot: the probability that the slot's drum was struck here. None without a hit model.
-    pub probs: Option<[f32; SLOTS]>,
+    /// Per row: the probability that the row's drum (or learned percussive sound) was struck
+    /// here. None without a hit model.
+    pub probs: Option<[f32; ROWS]>,
     /// Peak level just after the onset, dBFS.
     pub level_db: f32,
 }
@@ -56,6 +57,9 @@ pub struct Rule {
     pub note: Option<u8>,
     pub cc: Option<u8>,
     pub percussive: bool,
+    /// This stretch's hits play none of this row's notes: the tagger says no drums here (the
+    /// drum veto; model drum rows only, a learned sound need not be a drum).
+    pub hits_vetoed: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -100,7 +104,7 @@ struct Slot {
 
 pub struct EventGen {
     timing: Timing,
-    slots: [Slot; SLOTS],
+    slots: [Slot; ROWS],
     /// Drum note-offs not yet due: (pos, key, channel).
     pending_offs: Vec<(u64, u8, u8)>,
 }
@@ -109,17 +113,17 @@ impl EventGen {
     pub fn new(timing: Timing) -> Self {
         Self {
             timing,
-            slots: [Slot::default(); SLOTS],
+            slots: [Slot::default(); ROWS],
             pending_offs: Vec::with_capacity(64),
         }
     }
 
-    /// Bit per slot: its gate is open (its tag is on; a sustained note sounds).
-    pub fn gates(&self) -> u32 {
+    /// Bit per row: its gate is open (its tag is on; a sustained note sounds).
+    pub fn gates(&self) -> u64 {
         self.slots
             .iter()
             .enumerate()
-            .fold(0, |m, (i, s)| m | (u32::from(s.gate) << i))
+            .fold(0, |m, (i, s)| m | (u64::from(s.gate) << i))
     }
 
     /// Handles the stretch `span` with slot probabilities `probs` and the hits inside it
@@ -182,6 +186,7 @@ impl EventGen {
                 continue;
             };
             if rule.percussive {
+                let hits = if rule.hits_vetoed { &[][..] } else { hits };
                 for hit in hits.iter().filter(|h| h.pos >= start && h.pos < end) {
                     let vel = match hit.probs {
                         Some(hp) if hp[i] >= thr => hit_velocity(hit.level_db, hp[i], thr),

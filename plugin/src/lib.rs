@@ -7,6 +7,7 @@ pub mod delay;
 pub mod editor;
 pub mod events;
 pub mod feed;
+pub mod learned;
 mod model_store;
 pub mod params;
 mod realtime;

@@ -3,7 +3,7 @@
 //! the one exception: its receiving end sits behind a mutex that only the main thread (at
 //! activation) and the GUI thread take.
 
-use crate::tags::SLOTS;
+use crate::tags::ROWS;
 use crate::timeline::FrameRx;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -27,10 +27,10 @@ pub struct Status {
     pub offline_timeouts: AtomicU64,
     /// Last model run, microseconds.
     pub model_micros: AtomicU32,
-    /// Latest probability of each slot (f32 bits), for meters.
-    pub probs: [AtomicU32; SLOTS],
-    /// Bit per slot: its note is sounding.
-    pub gates: AtomicU32,
+    /// Latest probability of each row (f32 bits), for meters.
+    pub probs: Meters,
+    /// Bit per row: its note is sounding.
+    pub gates: AtomicU64,
     /// What the current activation runs: backend and adapter, e.g. "cpu (1 thread)".
     pub backend: ArcSwap<String>,
     /// The model's name, parameter count and window (f32 bits, seconds).
@@ -58,6 +58,22 @@ impl Status {
 
     pub fn prob(&self, slot: usize) -> f32 {
         f32::from_bits(self.probs[slot].load(Ordering::Relaxed))
+    }
+}
+
+/// One f32 (as bits) per row; arrays over 32 have no `Default`.
+pub struct Meters(pub [AtomicU32; ROWS]);
+
+impl Default for Meters {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| AtomicU32::new(0)))
+    }
+}
+
+impl std::ops::Deref for Meters {
+    type Target = [AtomicU32; ROWS];
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -5,6 +5,10 @@ use audio_mamba_engine::Label;
 
 /// Parameter slots: hosts need a fixed parameter list, models have 5 to 527 labels.
 pub const SLOTS: usize = 32;
+/// Slots for tags the producer taught the instance (`learned`), after the model's.
+pub const LEARNED: usize = 8;
+/// Every row the analysis and the editor handle: the model's slots, then the learned ones.
+pub const ROWS: usize = SLOTS + LEARNED;
 
 /// Tags a producer is likely to want as CCs when a model has more labels than slots.
 const USEFUL: &[&str] = &[

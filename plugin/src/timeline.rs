@@ -2,7 +2,7 @@
 //! the GUI through a lock-free ring, and the GUI's own 30 s history of them. The worker never
 //! waits: with no editor open the ring fills and new frames are dropped.
 
-use crate::tags::SLOTS;
+use crate::tags::ROWS;
 use std::collections::VecDeque;
 
 /// Seconds of history the timeline shows.
@@ -13,11 +13,22 @@ pub const RING: usize = 4096;
 /// Hits one frame carries for the timeline's marks (a stretch is at most a hop long).
 pub const HIT_MARKS: usize = 16;
 
-/// A detected hit: when, and which slots' notes it played (0: not a drum hit).
+/// A detected hit: when, and which rows' notes it played (0: not a drum hit).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct HitMark {
     pub at: f64,
-    pub fired: u32,
+    pub fired: u64,
+}
+
+/// What a stretch was to a lesson (a learned slot being taught).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LessonPart {
+    #[default]
+    None,
+    /// Played while a slot was armed: a negative example unless marked.
+    Heard,
+    /// "This is it" was held: a positive example.
+    Marked,
 }
 
 /// One stretch of the stream with its tag probabilities, by slot.
@@ -26,17 +37,18 @@ pub struct Frame {
     /// Stream time in seconds (host samples / host rate since activation).
     pub start: f64,
     pub end: f64,
-    pub probs: [f32; SLOTS],
-    /// Bit per slot: its note is sounding after this stretch.
-    pub gates: u32,
-    /// Bit per slot: a note-on fired inside this stretch.
-    pub fired: u32,
+    pub probs: [f32; ROWS],
+    /// Bit per row: its note is sounding after this stretch.
+    pub gates: u64,
+    /// Bit per row: a note-on fired inside this stretch.
+    pub fired: u64,
     /// The first `n_hits` are the stretch's hits.
     pub hits: [HitMark; HIT_MARKS],
     pub n_hits: u8,
     /// The rest of the previous frame's tagger frame (the worker emits a tagger frame in
     /// parts as its hits become final).
     pub continues: bool,
+    pub lesson: LessonPart,
 }
 
 impl Frame {
@@ -53,6 +65,7 @@ impl Frame {
         self.end = next.end;
         self.gates = next.gates;
         self.fired |= next.fired;
+        self.lesson = self.lesson.max(next.lesson);
         for m in next.hit_marks() {
             if (self.n_hits as usize) < HIT_MARKS {
                 self.hits[self.n_hits as usize] = *m;
@@ -119,9 +132,9 @@ impl History {
         self.frames.back().map_or(0.0, |f| f.end)
     }
 
-    /// Highest probability of each slot over the span.
-    pub fn peaks(&self) -> [f32; SLOTS] {
-        let mut p = [0.0f32; SLOTS];
+    /// Highest probability of each row over the span.
+    pub fn peaks(&self) -> [f32; ROWS] {
+        let mut p = [0.0f32; ROWS];
         for f in &self.frames {
             for (a, b) in p.iter_mut().zip(&f.probs) {
                 *a = a.max(*b);
@@ -136,7 +149,7 @@ mod tests {
     use super::*;
 
     fn frame(start: f64, end: f64, slot0: f32) -> Frame {
-        let mut probs = [0.0; SLOTS];
+        let mut probs = [0.0; ROWS];
         probs[0] = slot0;
         Frame {
             start,
@@ -147,6 +160,7 @@ mod tests {
             hits: [HitMark::default(); HIT_MARKS],
             n_hits: 0,
             continues: false,
+            lesson: LessonPart::None,
         }
     }
 

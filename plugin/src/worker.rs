@@ -5,6 +5,7 @@
 use crate::analyzer::{Analyzer, Sessions, Settings};
 use crate::events::Event;
 use crate::feed::FeedRx;
+use crate::learned::{self, Lesson, Teachers};
 use crate::params::PluginParams;
 use crate::status::Status;
 use rtrb::Producer;
@@ -42,7 +43,7 @@ pub fn settings(p: &PluginParams) -> Settings {
         sensitivity: p.sensitivity.value(),
         channel: (p.midi_channel.value().clamp(1, 16) - 1) as u8,
         tags: std::array::from_fn(|i| {
-            let t = &p.tags[i];
+            let t = p.row(i);
             (
                 t.enabled.value(),
                 t.threshold.value(),
@@ -50,6 +51,8 @@ pub fn settings(p: &PluginParams) -> Settings {
                 opt(t.cc.value()),
             )
         }),
+        learn_into: usize::try_from(p.learn_into.value() - 1).ok(),
+        learn_mark: p.learn_mark.value(),
     }
 }
 
@@ -157,8 +160,21 @@ fn run(
     }
     let mut buf = vec![0.0f32; 8192];
     let mut backlog: Vec<Event> = Vec::with_capacity(1024);
+    let bank = &params.learned_tags;
+    let mut bank_seen = None;
+    let teachers = Teachers {
+        tagger: an.tagger_model().clone(),
+        hits: an.hit_model().cloned(),
+    };
     while !shared.stop.load(Ordering::Acquire) {
         let s = settings(params);
+        if let Some(lesson) = an.learn_control(s.learn_into, s.learn_mark) {
+            teach(lesson, &params.learned_tags, &teachers, offline);
+        }
+        if bank_seen != Some(bank.generation()) {
+            bank_seen = Some(bank.generation());
+            an.set_learned(bank.usable());
+        }
         let (pos, n) = feed.pop(&mut buf);
         if feed.take_fresh() {
             an.start_afresh(pos, &mut backlog);
@@ -218,4 +234,32 @@ fn run(
         }
     }
     an.into_sessions()
+}
+
+/// Learns a lesson on a thread of its own, so the analysis goes on meanwhile; an offline
+/// render waits for it (the audio thread is waiting for this worker anyway), so a bounce
+/// that teaches a tag gives the same notes every time.
+fn teach(lesson: Lesson, bank: &learned::LearnedBank, teachers: &Teachers, offline: bool) {
+    let lesson_slot = lesson.slot;
+    let (bank2, teachers) = (bank.clone(), teachers.clone());
+    let job = std::thread::Builder::new()
+        .name("audio-mamba-learn".into())
+        .spawn(move || {
+            let learnt = catch_unwind(AssertUnwindSafe(|| {
+                learned::learn_lesson(&bank2, &lesson, &teachers)
+            }));
+            if learnt.is_err() {
+                bank2.report(
+                    lesson.slot,
+                    "learning stopped after an internal error; the slot keeps what it had",
+                );
+            }
+        });
+    match job {
+        Ok(handle) if offline => {
+            let _ = handle.join();
+        }
+        Ok(_) => {}
+        Err(e) => bank.report(lesson_slot, &format!("cannot start learning: {e}")),
+    }
 }

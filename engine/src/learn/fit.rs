@@ -72,22 +72,26 @@ fn sigmoid(v: f64) -> f64 {
 
 impl Classifier {
     fn z(&self, e: &[f32]) -> Vec<f64> {
+        self.standardised(e).collect()
+    }
+
+    fn standardised<'a>(&'a self, e: &'a [f32]) -> impl Iterator<Item = f64> + 'a {
         e.iter()
             .zip(&self.mean)
             .zip(&self.scale)
             .map(|((&v, &m), &s)| (v as f64 - m as f64) / s as f64)
-            .collect()
     }
 
-    /// Logistic: the logit. Prototype: minus the RMS distance to the prototype.
+    /// Logistic: the logit. Prototype: minus the RMS distance to the prototype. Allocates
+    /// nothing: the plugin's worker scores every hit and step with it.
     fn raw(&self, e: &[f32]) -> f64 {
-        let z = self.z(e);
+        let z = self.standardised(e);
         let w = self.weights.iter().map(|&v| v as f64);
         match self.method {
-            Method::Logistic => w.zip(&z).map(|(a, b)| a * b).sum::<f64>() + self.offset as f64,
+            Method::Logistic => w.zip(z).map(|(a, b)| a * b).sum::<f64>() + self.offset as f64,
             Method::Prototype => {
-                let sq: f64 = w.zip(&z).map(|(a, b)| (a - b).powi(2)).sum();
-                -(sq / z.len() as f64).sqrt()
+                let sq: f64 = w.zip(z).map(|(a, b)| (a - b).powi(2)).sum();
+                -(sq / e.len().min(self.mean.len()) as f64).sqrt()
             }
         }
     }

@@ -162,6 +162,23 @@ impl Material<'_> {
     }
 }
 
+/// Positive examples no longer than this make a percussive tag when the user did not say.
+pub const PERCUSSIVE_MAX_S: f64 = 1.0;
+
+/// The kind a tag gets when the user did not choose: short examples are hits, long ones a
+/// sound that lasts (the longest positive decides).
+pub fn kind_for(positives: &[Span]) -> Kind {
+    let longest = positives
+        .iter()
+        .map(|s| s.end_s - s.start_s)
+        .fold(0.0f64, f64::max);
+    if longest <= PERCUSSIVE_MAX_S {
+        Kind::Percussive
+    } else {
+        Kind::Sustained
+    }
+}
+
 /// The classifier each kind uses, as measured (docs/learned-tags.md): the prototype keeps a
 /// percussive tag to hits like its own (not every snare), logistic regression ranks sustained
 /// sounds better.

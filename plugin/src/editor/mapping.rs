@@ -4,6 +4,7 @@
 //! typing and the arrow keys.
 
 use crate::params::{PluginParams, OFF};
+use crate::tags::SLOTS;
 use nice_plug::prelude::{IntParam, Param, ParamSetter};
 use nice_plug_egui::widgets::ParamSlider;
 
@@ -70,15 +71,23 @@ pub fn globals(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter) {
     });
 }
 
-pub fn table(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter, names: &[String]) {
+/// One row per named row of `names` (model slots, then learned slots); `notes` says why a
+/// row's tag is not used (a learned tag from another model), shown beside it.
+pub fn table(
+    ui: &mut egui::Ui,
+    params: &PluginParams,
+    setter: &ParamSetter,
+    names: &[String],
+    notes: &[String],
+) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             egui::Grid::new("mapping")
                 .striped(true)
-                .num_columns(5)
+                .num_columns(6)
                 .show(ui, |ui| {
-                    for h in ["Tag", "On", "Threshold", "Note", "CC"] {
+                    for h in ["Tag", "On", "Threshold", "Note", "CC", ""] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -86,8 +95,12 @@ pub fn table(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter, nam
                         if name.is_empty() {
                             continue;
                         }
-                        let t = &params.tags[slot];
-                        ui.label(name);
+                        let t = params.row(slot);
+                        if slot >= SLOTS {
+                            ui.label(format!("{name} (learned)"));
+                        } else {
+                            ui.label(name);
+                        }
                         let mut on = t.enabled.value();
                         if ui.checkbox(&mut on, "").on_hover_text("tag on").changed() {
                             set(setter, &t.enabled, on);
@@ -104,6 +117,10 @@ pub fn table(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter, nam
                         }
                         off_or_number(ui, setter, &t.note, 127);
                         off_or_number(ui, setter, &t.cc, 119);
+                        match notes.get(slot).filter(|n| !n.is_empty()) {
+                            Some(n) => ui.colored_label(egui::Color32::from_rgb(230, 160, 60), n),
+                            None => ui.label(""),
+                        };
                         ui.end_row();
                     }
                 });
@@ -113,7 +130,6 @@ pub fn table(ui: &mut egui::Ui, params: &PluginParams, setter: &ParamSetter, nam
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tags::SLOTS;
     use audio_mamba_engine::Label;
     use nice_plug::context::gui::GuiContextInner;
     use nice_plug::prelude::{ParamPtr, PluginApi, PluginState};
@@ -187,7 +203,7 @@ mod tests {
                 events,
                 ..Default::default()
             };
-            let _ = ctx.run_ui(input, |ui| table(ui, &params, &setter, &names));
+            let _ = ctx.run_ui(input, |ui| table(ui, &params, &setter, &names, &[]));
         };
         let last = || host.set.lock().unwrap().last().copied();
         frame(vec![]);

@@ -28,7 +28,7 @@ pub fn show(ui: &mut egui::Ui, status: &Status, params: &PluginParams, names: &[
     let sensitivity = params.sensitivity.value();
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     for (slot, p) in rows(status, names) {
-        let tag = &params.tags[slot];
+        let tag = params.row(slot);
         let on = gates & (1 << slot) != 0 && tag.enabled.value();
         let thr = effective_threshold(tag.threshold.value(), sensitivity);
         ui.horizontal(|ui| {

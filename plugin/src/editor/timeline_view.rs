@@ -3,7 +3,7 @@
 //! marked on the row of the drum it was (a hit that was no drum, as a short grey tick under
 //! the rows).
 
-use crate::timeline::{History, SPAN_SECONDS};
+use crate::timeline::{History, LessonPart, SPAN_SECONDS};
 use egui::{self, Color32, Sense, Stroke};
 
 /// A slot is drawn when it reached this probability within the span.
@@ -101,6 +101,31 @@ pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
             }
         }
     }
+    // A lesson being recorded: a strip along the top, bright where "This is it" was held.
+    for f in history.frames().filter(|f| f.lesson != LessonPart::None) {
+        let (x0, x1) = (x_of(f.start).max(plot.left()), x_of(f.end));
+        if x1 <= plot.left() {
+            continue;
+        }
+        let marked = f.lesson == LessonPart::Marked;
+        let strip = egui::Rect::from_min_max(
+            egui::pos2(x0, plot.top()),
+            egui::pos2(x1.max(x0 + 1.0), plot.top() + 4.0),
+        );
+        let colour = if marked {
+            Color32::from_rgb(255, 150, 30)
+        } else {
+            Color32::from_rgb(110, 80, 50)
+        };
+        painter.rect_filled(strip, 0.0, colour);
+        if marked {
+            let band = egui::Rect::from_min_max(
+                strip.left_top(),
+                egui::pos2(strip.right(), plot.bottom()),
+            );
+            painter.rect_filled(band, 0.0, Color32::from_rgba_unmultiplied(255, 150, 30, 40));
+        }
+    }
     for f in history.frames() {
         for m in f.hit_marks().iter().filter(|m| m.fired == 0) {
             let x = x_of(m.at);
@@ -141,13 +166,13 @@ pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tags::SLOTS;
+    use crate::tags::{ROWS, SLOTS};
     use crate::timeline::Frame;
 
     #[test]
     fn rows_are_the_named_slots_that_reached_the_floor() {
         let mut h = History::default();
-        let mut probs = [0.0; SLOTS];
+        let mut probs = [0.0; ROWS];
         probs[1] = 0.5;
         probs[2] = 0.05;
         probs[3] = 0.9;
@@ -160,6 +185,7 @@ mod tests {
             hits: Default::default(),
             n_hits: 0,
             continues: false,
+            lesson: LessonPart::None,
         });
         let mut names = vec![String::new(); SLOTS];
         names[1] = "Speech".into();

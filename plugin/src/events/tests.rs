@@ -3,7 +3,7 @@ use super::*;
 const RATE: f32 = 1000.0; // one sample per millisecond keeps positions readable
 
 fn rules() -> Vec<Rule> {
-    let mut r = vec![Rule::default(); SLOTS];
+    let mut r = vec![Rule::default(); ROWS];
     // slot 0: kick (percussive), slot 1: speech (sustained note + CC), slot 2: CC only
     r[0] = Rule {
         enabled: true,
@@ -11,6 +11,7 @@ fn rules() -> Vec<Rule> {
         note: Some(36),
         cc: None,
         percussive: true,
+        hits_vetoed: false,
     };
     r[1] = Rule {
         enabled: true,
@@ -18,6 +19,7 @@ fn rules() -> Vec<Rule> {
         note: Some(60),
         cc: Some(20),
         percussive: false,
+        hits_vetoed: false,
     };
     r[2] = Rule {
         enabled: true,
@@ -25,6 +27,7 @@ fn rules() -> Vec<Rule> {
         note: None,
         cc: Some(21),
         percussive: false,
+        hits_vetoed: false,
     };
     r
 }
@@ -208,7 +211,7 @@ fn changing_the_note_parameter_releases_the_old_key() {
 
 /// A classified hit: probability `kick` for slot 0 (the kick), `other` for every other slot.
 fn classified(pos: u64, kick: f32, other: f32, level_db: f32) -> Hit {
-    let mut probs = [other; SLOTS];
+    let mut probs = [other; ROWS];
     probs[0] = kick;
     Hit {
         pos,
