@@ -19,7 +19,7 @@ cargo xtask bundle audio-mamba --locked --release
 
 export AUDIO_MAMBA_BUNDLE_DIR=$target/bundled
 AUDIO_MAMBA_DEBUG_BUNDLE_DIR=$target/bundled-debug \
-  cargo test --release --locked -p audio-mamba-host-tests --test clap -- --ignored
+  cargo test --release --locked -p audio-mamba-host-tests --test clap --test clap_learn -- --ignored
 # The .vst3 in our own VST3 host: the MIDI in and out that pedalboard cannot show.
 cargo test --release --locked -p audio-mamba-host-tests --test vst3 -- --ignored
 

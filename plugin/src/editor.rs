@@ -209,6 +209,11 @@ impl EditorApp {
             "timeline_drum_hits": drum_marks,
             "timeline_other_onsets": other_marks,
             "timeline_rows": timeline_view::rows(&self.history, names).len(),
+            "timeline_row_names": timeline_view::rows(&self.history, names)
+                .iter()
+                .map(|&i| names[i].clone())
+                .collect::<Vec<_>>(),
+            "mapping_rows": names.iter().filter(|n| !n.is_empty()).collect::<Vec<_>>(),
             "status": status_line::text(&self.status),
         });
         let tmp = path.with_extension("tmp");

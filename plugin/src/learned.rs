@@ -386,7 +386,7 @@ pub fn describe(t: &LearnedTag) -> String {
     };
     let h = &t.held_out;
     format!(
-        "{} from {} {unit} against {}; held out: AP {:.2}, {} of {} found, {} others firing",
+        "{}: learned from {} {unit} against {} others; held out: AP {:.2}, {} of {} found, {} others firing",
         t.kind,
         t.examples.positives,
         t.examples.negatives,

@@ -91,7 +91,10 @@ pub fn table(
                         ui.strong(h);
                     }
                     ui.end_row();
-                    for (slot, name) in names.iter().enumerate() {
+                    // The producer's own (learned) rows first: they are what was just made.
+                    let order = (SLOTS..names.len()).chain(0..SLOTS.min(names.len()));
+                    for slot in order {
+                        let name = &names[slot];
                         if name.is_empty() {
                             continue;
                         }
@@ -255,5 +258,38 @@ mod tests {
         );
 
         assert_eq!(*host.gestures.lock().unwrap(), 0, "every gesture was ended");
+    }
+
+    /// A learned tag's row comes first and drives its own parameters.
+    #[test]
+    fn a_learned_row_comes_first_with_its_own_controls() {
+        let params = PluginParams::new(&[]);
+        let mut names = vec![String::new(); crate::tags::ROWS];
+        names[0] = "Bass drum".into();
+        names[SLOTS + 2] = "my snare".into();
+        let host = Host::default();
+        let setter = ParamSetter::new(&host);
+        let ctx = egui::Context::default();
+        for events in [
+            vec![],
+            vec![key(egui::Key::Tab)],
+            vec![key(egui::Key::Space)],
+            vec![],
+        ] {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(800.0, 600.0),
+                )),
+                events,
+                ..Default::default()
+            };
+            let _ = ctx.run_ui(input, |ui| table(ui, &params, &setter, &names, &[]));
+        }
+        let set = host.set.lock().unwrap();
+        assert_eq!(
+            set.last().copied(),
+            Some((params.learned.slots[2].enabled.as_ptr(), 0.0))
+        );
     }
 }

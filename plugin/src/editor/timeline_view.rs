@@ -3,6 +3,7 @@
 //! marked on the row of the drum it was (a hit that was no drum, as a short grey tick under
 //! the rows).
 
+use crate::tags::SLOTS;
 use crate::timeline::{History, LessonPart, SPAN_SECONDS};
 use egui::{self, Color32, Sense, Stroke};
 
@@ -10,14 +11,20 @@ use egui::{self, Color32, Sense, Stroke};
 const ACTIVE: f32 = 0.1;
 const MAX_ROWS: usize = 8;
 
-/// Slots shown, in slot order: named ones that reached [`ACTIVE`], strongest first if too many.
+/// Rows shown, in row order: named ones that reached [`ACTIVE`]; when too many, learned rows
+/// and then the strongest.
 pub fn rows(history: &History, names: &[String]) -> Vec<usize> {
     let peaks = history.peaks();
     let mut rows: Vec<usize> = (0..names.len().min(peaks.len()))
         .filter(|&i| !names[i].is_empty() && peaks[i] >= ACTIVE)
         .collect();
     if rows.len() > MAX_ROWS {
-        rows.sort_by(|&a, &b| peaks[b].total_cmp(&peaks[a]));
+        // The producer's own (learned) rows first, then the strongest.
+        rows.sort_by(|&a, &b| {
+            (b >= SLOTS)
+                .cmp(&(a >= SLOTS))
+                .then(peaks[b].total_cmp(&peaks[a]))
+        });
         rows.truncate(MAX_ROWS);
         rows.sort_unstable();
     }
@@ -123,7 +130,7 @@ pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
                 strip.left_top(),
                 egui::pos2(strip.right(), plot.bottom()),
             );
-            painter.rect_filled(band, 0.0, Color32::from_rgba_unmultiplied(255, 150, 30, 40));
+            painter.rect_filled(band, 0.0, Color32::from_rgba_unmultiplied(255, 150, 30, 70));
         }
     }
     for f in history.frames() {
@@ -166,7 +173,7 @@ pub fn show(ui: &mut egui::Ui, history: &History, names: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tags::{ROWS, SLOTS};
+    use crate::tags::ROWS;
     use crate::timeline::Frame;
 
     #[test]
@@ -191,6 +198,30 @@ mod tests {
         names[1] = "Speech".into();
         names[2] = "Music".into();
         assert_eq!(rows(&h, &names), vec![1]);
+    }
+
+    #[test]
+    fn a_learned_row_is_shown_before_stronger_model_rows() {
+        let mut h = History::default();
+        let mut probs = [0.9; ROWS];
+        probs[SLOTS + 2] = 0.2;
+        h.push(Frame {
+            start: 0.0,
+            end: 1.0,
+            probs,
+            gates: 0,
+            fired: 0,
+            hits: Default::default(),
+            n_hits: 0,
+            continues: false,
+            lesson: LessonPart::None,
+        });
+        let mut names: Vec<String> = (0..ROWS).map(|i| format!("row {i}")).collect();
+        names[SLOTS] = String::new();
+        let shown = rows(&h, &names);
+        assert_eq!(shown.len(), MAX_ROWS);
+        assert_eq!(shown.last(), Some(&(SLOTS + 7)));
+        assert!(shown.contains(&(SLOTS + 2)) && !shown.contains(&SLOTS));
     }
 
     #[test]

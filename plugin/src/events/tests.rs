@@ -272,3 +272,38 @@ fn a_classified_kick_plays_even_while_the_kick_tag_is_closed_and_not_when_disabl
     );
     assert!(notes(&out).is_empty(), "{out:?}");
 }
+
+/// The drum veto silences the hits of the rows it is set on only: a learned percussive row
+/// (the first after the model's slots) still plays the same hit.
+#[test]
+fn a_vetoed_row_plays_no_hit_and_the_others_still_do() {
+    let mut r = rules();
+    r[0].hits_vetoed = true;
+    let learned = crate::tags::SLOTS;
+    r[learned] = Rule {
+        enabled: true,
+        threshold: 0.5,
+        note: Some(70),
+        cc: None,
+        percussive: true,
+        hits_vetoed: false,
+    };
+    let hit = classified(10, 0.9, 0.9, -6.0);
+    let mut gen = EventGen::new(Timing::at_rate(RATE));
+    let mut out = Vec::new();
+    gen.frame(0..100, &[0.0; ROWS], &r, 0, &[hit], &mut out);
+    let ons: Vec<_> = notes(&out).into_iter().filter(|n| n.1 == "on").collect();
+    assert_eq!(ons, vec![(10, "on", 70)]);
+    r[0].hits_vetoed = false;
+    let mut out = Vec::new();
+    gen.frame(
+        100..200,
+        &[0.0; ROWS],
+        &r,
+        0,
+        &[classified(150, 0.9, 0.9, -6.0)],
+        &mut out,
+    );
+    let ons: Vec<_> = notes(&out).into_iter().filter(|n| n.1 == "on").collect();
+    assert_eq!(ons, vec![(150, "on", 36), (150, "on", 70)]);
+}

@@ -546,3 +546,23 @@ pub fn state_bytes(json: &serde_json::Value) -> Vec<u8> {
     out.extend(body);
     out
 }
+
+/// Runs the calling test binary's test `name` in a child process with `env` set and `remove`
+/// unset; returns its success and output.
+pub fn child(name: &str, env: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "--nocapture", name]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    for k in remove {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().expect("run child test");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.contains("1 passed"), text)
+}

@@ -180,6 +180,18 @@ pub fn capture(
     resize: Option<(u32, u32)>,
     trace_file: &Path,
 ) -> Result<Capture, String> {
+    let (rate, audio) = clip(clip_path);
+    capture_playing(&audio, &Run::new(rate, &[512]), scale, resize, trace_file)
+}
+
+/// As [`capture`], playing `audio` offline as `run` says (its parameter changes included).
+pub fn capture_playing(
+    audio: &[Vec<f32>],
+    run: &Run,
+    scale: f64,
+    resize: Option<(u32, u32)>,
+    trace_file: &Path,
+) -> Result<Capture, String> {
     let (conn, _root, window) = x11()?;
     let _ = std::fs::remove_file(trace_file);
     // SAFETY: tests and the screenshot tool set this before any plugin thread reads it.
@@ -235,9 +247,8 @@ pub fn capture(
         return Err("the editor started no window thread of its own".into());
     }
 
-    let (rate, audio) = clip(clip_path);
     inst.set_offline(true);
-    inst.run(&audio, &Run::new(rate, &[512]));
+    inst.run(audio, run);
 
     // The editor repaints on its own thread; wait for a trace written after the run.
     let t = Instant::now();

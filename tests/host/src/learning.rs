@@ -93,6 +93,20 @@ pub fn snare_lesson(n: usize) -> (Scene<(char, KitVoice)>, Vec<Span>) {
     (scene, spans)
 }
 
+/// The host's parameter changes that teach learned slot 1 (the editor's Learn panel sets the
+/// same parameters): armed from sample 0, "this is it" held over each of `marks`, disarmed at
+/// `lesson_len` samples (at [`RATE`]).
+pub fn teaching_changes(marks: &[Span], lesson_len: usize) -> Vec<(u64, String, String)> {
+    let at = |t: f64| (t * RATE as f64).round() as u64;
+    let mut c = vec![(0, "Learn into".to_string(), "1".to_string())];
+    for m in marks {
+        c.push((at(m.start_s), "Learn: this is it".into(), "On".into()));
+        c.push((at(m.end_s), "Learn: this is it".into(), "Off".into()));
+    }
+    c.push((lesson_len as u64, "Learn into".into(), "Off".into()));
+    c
+}
+
 /// New hits of kit A and kit B.
 pub fn snare_exam() -> Scene<(char, KitVoice)> {
     concat(vec![

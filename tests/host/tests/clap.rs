@@ -12,11 +12,10 @@ use audio_mamba_host_tests::checks::{
     midi_in_probe, ms, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::{
-    load_entry, state_bytes, state_json, Instance, Output, Run,
+    child, load_entry, state_bytes, state_json, Instance, Output, Run,
 };
 use audio_mamba_host_tests::model::golden_a;
 use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
-use std::process::Command;
 
 #[test]
 #[ignore = "needs the built bundle: scripts/test-plugin.sh"]
@@ -281,25 +280,6 @@ fn corrupt_model_file_is_skipped_and_audio_keeps_passing() {
     assert_passes_through(&input, &out);
     // The fallback (AUDIO_MAMBA_MODEL) model still tags.
     assert!(out.notes.iter().filter(|n| n.on).count() >= hits.len() - 4);
-}
-
-/// Runs this binary's test `name` in a child process with `env`; returns its success.
-fn child(name: &str, env: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--ignored", "--exact", "--nocapture", name]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    for k in remove {
-        cmd.env_remove(k);
-    }
-    let out = cmd.output().expect("run child test");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success() && text.contains("1 passed"), text)
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! Ignored by default like the other bundle tests; `scripts/test-plugin.sh` runs it under
 //! xvfb-run with the release bundle (which embeds the shipped model).
 
-use audio_mamba_host_tests::editor_capture::capture;
+use audio_mamba_host_tests::clap_host::Run;
+use audio_mamba_host_tests::editor_capture::{capture, capture_playing};
+use audio_mamba_host_tests::learning::{groove, snare_lesson, teaching_changes, RATE};
+use audio_mamba_host_tests::signals::Kit;
 use std::path::{Path, PathBuf};
 
 fn example(name: &str) -> PathBuf {
@@ -112,5 +115,35 @@ fn editor_renders_the_tags_of_the_audio_it_hears() {
     };
     assert!(strip(1000, 1300, 0, 1000) > 100_000, "right edge not drawn");
     assert!(strip(0, 1300, 900, 1000) > 50_000, "bottom edge not drawn");
+
+    // The Learn flow, driven by the parameters its panel sets: kit A's snare marked in a
+    // lesson, then new hits of the kit. The editor shows the lesson's marks on the timeline,
+    // the learned tag in the Learn panel, as a mapping row and as a timeline row.
+    let (lesson, marks) = snare_lesson(5);
+    let mut x = lesson.audio.clone();
+    x.extend(groove(Kit::A, 'A', 45, 23, None).audio);
+    let mut run = Run::new(RATE as f64, &[512]);
+    run.param_changes = teaching_changes(&marks, lesson.audio.len());
+    let taught = capture_playing(&[x.clone(), x], &run, 1.0, None, &trace).unwrap();
+    if let Ok(out) = std::env::var("AUDIO_MAMBA_GUI_SHOTS") {
+        taught
+            .screenshot
+            .save_png(&Path::new(&out).join("learned-tag.png"))
+            .unwrap();
+    }
+    let t = &taught.trace;
+    let slot = &t["learned"][0];
+    assert!(
+        slot["learned"] == true && slot["kind"] == "percussive",
+        "{t}"
+    );
+    assert!(
+        slot["shown"].as_str().unwrap().contains("from 5 hits"),
+        "{t}"
+    );
+    let has = |key: &str| t[key].as_array().unwrap().iter().any(|n| n == "Learned 1");
+    assert!(has("mapping_rows") && has("timeline_row_names"), "{t}");
+    assert!(t["timeline_marked_seconds"].as_f64().unwrap() > 0.3, "{t}");
+    assert!(taught.screenshot.colours() > 100);
     std::fs::remove_file(trace).ok();
 }
