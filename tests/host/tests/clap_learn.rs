@@ -3,12 +3,16 @@
 //! held over each example, disarming learns. Ignored by a plain `cargo test` (they need the
 //! bundle); `scripts/test-plugin.sh` runs them with `--ignored`.
 
+use audio_mamba_engine::learn::{LearnedTag, Method};
 use audio_mamba_host_tests::checks::{ms, setup};
 use audio_mamba_host_tests::clap_host::{
     child, load_entry, state_bytes, state_json, Instance, Output, Run,
 };
-use audio_mamba_host_tests::learning::{snare_exam, snare_lesson, teaching_changes, RATE};
-use audio_mamba_host_tests::signals::KitVoice;
+use audio_mamba_host_tests::learning::{
+    lead_exam, lead_lesson, learn_from, snare_exam, snare_lesson, sustained_embedder,
+    teaching_changes, RATE,
+};
+use audio_mamba_host_tests::signals::{Instrument, KitVoice};
 use serde_json::Value;
 
 /// Learned slot 1's note (changed from its default, so the state is seen to carry it).
@@ -186,4 +190,79 @@ fn debug_bundle_learns_without_allocating_in_process() {
     let name = "learning_goes_on_beside_process";
     let (ok, log) = child(name, &[("AUDIO_MAMBA_BUNDLE_DIR", &dir)], &[]);
     assert!(ok, "{name} on the debug bundle:\n{log}");
+}
+
+/// A sustained tag learned (with `amtag`'s learner) on the shipped tagger, put in a project:
+/// with that tagger it holds slot 1's note over the lead; after the project switches to another
+/// model file the tag is kept in the state but plays nothing.
+#[test]
+#[ignore = "needs the built bundle: scripts/test-plugin.sh"]
+fn a_tag_from_another_model_is_kept_but_plays_nothing() {
+    let name = "a_tag_from_another_model_is_kept_but_plays_nothing";
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
+        let (ok, log) = child(
+            name,
+            &[("AUDIO_MAMBA_CHILD", "1")],
+            &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
+        );
+        assert!(ok, "{log}");
+        return;
+    }
+    let (lesson, marks) = lead_lesson(5);
+    let tag = learn_from(
+        "lead",
+        &mut sustained_embedder(),
+        Method::Logistic,
+        &lesson,
+        marks,
+    )
+    .unwrap();
+    let entry = load_entry();
+    let mut p = Instance::new(&entry);
+    p.set_params(&[("Learned 1 note", &KEY.to_string())]);
+    let mut state = state_json(&p.save_state());
+    let learned = serde_json::json!({"format": "audio-mamba-learned-slots", "format_version": 1,
+        "slots": [{"slot": 1, "name": "", "kind": "auto", "tag": tag}]});
+    state["fields"]["learned-tags"] = learned.to_string().into();
+    let exam = lead_exam();
+    let lead_end = exam
+        .truth
+        .iter()
+        .find(|t| t.2 == Some(Instrument::SawLead))
+        .unwrap()
+        .1;
+    let mut y = exam.audio.clone();
+    y.extend(vec![0.0; RATE as usize]);
+    let over_lead = |out: &Output| {
+        learned_hits(out, 0)
+            .into_iter()
+            .filter(|&t| t < lead_end)
+            .count()
+    };
+
+    let mut q = Instance::new(&entry);
+    assert!(q.load_state(&state_bytes(&state)));
+    let out = render(&mut q, &y, Vec::new());
+    assert!(over_lead(&out) >= 1, "the tag plays with its own model");
+
+    let other = format!(
+        "{}/../golden/golden-a.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    state["fields"]["model-path"] = serde_json::to_string(&other).unwrap().into();
+    let mut r = Instance::new(&entry);
+    assert!(r.load_state(&state_bytes(&state)));
+    let out = render(&mut r, &y, Vec::new());
+    assert!(
+        learned_hits(&out, 0).is_empty(),
+        "another model: no learned note"
+    );
+    let kept: Value = serde_json::from_str(
+        state_json(&r.save_state())["fields"]["learned-tags"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let kept = LearnedTag::from_json(&kept["slots"][0]["tag"].to_string()).unwrap();
+    assert!(kept == tag, "the tag is kept as it was");
 }
