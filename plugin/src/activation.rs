@@ -155,7 +155,7 @@ fn attach_hit_model(analyzer: &mut Analyzer, old: Option<HitClassifier>) -> Stri
     match clf {
         Ok(c) => match analyzer.set_hit_classifier(c) {
             Ok(()) => line,
-            Err((why, _)) => format!("hit model not used ({why}): drum notes follow the drum tags"),
+            Err(why) => format!("hit model not used ({why}): drum notes follow the drum tags"),
         },
         Err(e) => format!("hit model not used ({e}): drum notes follow the drum tags"),
     }

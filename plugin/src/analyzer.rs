@@ -187,20 +187,17 @@ impl Analyzer {
 
     /// Classifies each onset with `clf` (see [`HitPath`]); its sample rate must be the tagger's,
     /// since it reads the same model-rate history.
-    pub fn set_hit_classifier(
-        &mut self,
-        clf: HitClassifier,
-    ) -> Result<(), (String, HitClassifier)> {
+    pub fn set_hit_classifier(&mut self, clf: HitClassifier) -> Result<(), String> {
         let rate = clf.rate();
         if rate != self.model_rate {
             let why = format!(
                 "hit model runs at {rate} Hz, the tagger at {} Hz",
                 self.model_rate
             );
-            return Err((why, clf));
+            return Err(why);
         }
         if clf.post() + clf.pre() + 16 > self.hist.len() - self.clip {
-            return Err(("hit model window longer than the history".into(), clf));
+            return Err("hit model window longer than the history".into());
         }
         let labels: &[Label] = &clf.model().config().labels;
         let cfg = self.tagger.model().config();

@@ -34,7 +34,7 @@ impl Rig {
         let session = Session::new(teachers.tagger.clone(), 1, BackendChoice::Cpu, 1).unwrap();
         let mut an = Analyzer::new(session, RATE, 0.25).unwrap();
         let clf = HitClassifier::new(hit_model(), 1, BackendChoice::Cpu).unwrap();
-        an.set_hit_classifier(clf).map_err(|e| e.0).unwrap();
+        an.set_hit_classifier(clf).unwrap();
         let s = settings(&PluginParams::new(&teachers.tagger.config().labels));
         Self {
             an,

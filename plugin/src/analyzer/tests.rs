@@ -224,7 +224,7 @@ fn with_hit_model(an: &mut Analyzer, labels: &[(&str, &str, f32)]) {
     let bytes = audio_mamba_host_tests::model::controlled_hit_model(labels);
     let model = Arc::new(Model::from_bytes(&bytes).unwrap());
     let clf = HitClassifier::new(model, 1, BackendChoice::Cpu).unwrap();
-    an.set_hit_classifier(clf).map_err(|e| e.0).unwrap();
+    an.set_hit_classifier(clf).unwrap();
     assert!(an.has_hit_model());
 }
 
@@ -311,7 +311,7 @@ fn a_hit_model_at_another_rate_is_refused_and_the_analysis_goes_on_without() {
     );
     let model = Arc::new(Model::from_bytes(&bytes).unwrap());
     let clf = HitClassifier::new(model, 1, BackendChoice::Cpu).unwrap();
-    let (why, _) = an.set_hit_classifier(clf).unwrap_err();
+    let why = an.set_hit_classifier(clf).unwrap_err();
     assert!(why.contains("16000 Hz"), "{why}");
     assert!(!an.has_hit_model());
     // Without it, onsets play the open drum tags: the kick (0.998) on every hit.

@@ -318,7 +318,7 @@ impl<'m> Vst3Instance<'m> {
             transport.sampleRate = run.rate;
             transport.projectTimeSamples = pos as i64;
             if run.playing_from.is_some_and(|p| pos as u64 >= p) {
-                transport.state = ProcessContext_::StatesAndFlags_::kPlaying as u32;
+                transport.state = ProcessContext_::StatesAndFlags_::kPlaying;
             }
             let mut data = ProcessData {
                 processMode: if mode == Mode::Realtime {
