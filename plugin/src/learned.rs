@@ -328,6 +328,7 @@ pub fn learn_lesson(bank: &LearnedBank, lesson: &Lesson, teachers: &Teachers) {
         KindChoice::Sustained => Kind::Sustained,
         KindChoice::Auto => learn::kind_for(&lesson.positives),
     };
+    let began = std::time::Instant::now();
     let result = embedder(kind, teachers).and_then(|mut e| {
         let m = Material {
             name: "the lesson".into(),
@@ -349,7 +350,8 @@ pub fn learn_lesson(bank: &LearnedBank, lesson: &Lesson, teachers: &Teachers) {
     s.learning = false;
     match result {
         Ok(tag) => {
-            s.news = describe(&tag);
+            let ms = began.elapsed().as_millis();
+            s.news = format!("{} (learned in {ms} ms)", describe(&tag));
             (s.tag, s.unread, s.problem) = (Some(tag), None, None);
         }
         Err(e) => {

@@ -6,8 +6,10 @@ it recall. Here each pattern gets a kit drawn from wide ranges of the parameters
 what it is (a kick's pitch sweep and click, a snare's body and wire noise, a hat's metallic
 partials and choke, a tom's pitch, a cymbal's wash), so that the classifier learns the kind of
 drum rather than a recording of one. The models are the textbook analogue-drum voices (the
-TR-808/909 circuits' sine sweeps, six detuned square waves for metal, filtered noise), each
-with acoustic variants (noisier bodies, softer attacks), velocity layers and a room.
+TR-808/909 circuits' sine sweeps, six detuned square waves for metal, filtered noise) or, for
+half the kicks, snares, hats, cymbals and toms of the kits, acoustic models (a membrane's modes,
+beater and stick transients, cymbal partials as noise bands, a ride's bell), with velocity
+layers and a room.
 
 `synth_pattern` gives a crop of a random groove at a random tempo with each hit's class and
 onset, in the online mixer's record format (`onsets`: [(mid, seconds)]).
@@ -40,6 +42,28 @@ def _filt(x: np.ndarray, kind: str, f, order: int = 2) -> np.ndarray:
     return sosfilt(butter(order, f, btype=kind, fs=SR, output="sos"), x)
 
 
+def _modes(t: np.ndarray, f0: float, ratios, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """A struck membrane or shell: decaying sines at `ratios` of `f0` (a circular membrane's are
+    1, 1.59, 2.14, 2.30, 2.65, ...), random strengths, the higher ones dying sooner."""
+    x = np.zeros(len(t))
+    for k, r in enumerate(ratios):
+        f = f0 * r * rng.uniform(0.98, 1.02)
+        if f >= SR / 2 * 0.9:
+            continue
+        a = rng.uniform(0.2, 1.0) / (1 + 0.5 * k)
+        x += a * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t * (1 + 0.7 * k) / decay)
+    return x
+
+
+def _bands(t: np.ndarray, centres, q: float, rng: np.random.Generator) -> np.ndarray:
+    """Noise through narrow band-passes: the dense clusters of a real cymbal's partials."""
+    noise = rng.standard_normal(len(t))
+    return sum(_filt(noise, "bandpass", [c / (1 + 1 / q), c * (1 + 1 / q)]) for c in centres)
+
+
+MEMBRANE = (1.0, 1.59, 2.14, 2.30, 2.65, 2.92, 3.16)
+
+
 def _metal(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     freqs = METAL * rng.uniform(0.7, 1.5) * rng.uniform(0.97, 1.03, len(METAL))
     ph = rng.uniform(0, 1, len(freqs))
@@ -64,11 +88,64 @@ class SynthKit:
         self.clap = dict(bursts=int(rng.integers(2, 6)), gap=u(0.006, 0.016), tail=u(0.05, 0.2), fc=u(700, 2200))
         self.cowbell = dict(f0=u(430, 650), ratio=u(1.4, 1.6), decay=u(0.08, 0.35), fc=u(600, 1500))
         self.tamb = dict(hp=u(5000, 10000), decay=u(0.08, 0.3), jingles=int(rng.integers(2, 7)))
+        # Half the voices are modelled as acoustic drums instead (modes of a struck membrane,
+        # a beater or stick transient, cymbal partials as noise bands), so that the classifier
+        # meets more than one way of making each drum.
+        self.acoustic = {c: bool(rng.random() < 0.5) for c in ("Bass drum", "Snare drum", "Hi-hat", "Cymbal", "Drum")}
+        self.acoustic_kick = dict(f0=u(45, 95), decay=u(0.12, 0.5), beater=u(0.2, 1.0), beater_fc=u(1500, 5000),
+                                  drop=u(0.0, 0.2))
+        self.acoustic_snare = dict(f0=u(150, 300), decay=u(0.06, 0.2), wires=u(0.3, 0.9), wire_decay=u(0.08, 0.3),
+                                   wire_fc=u(2000, 6000), stick=u(0.1, 0.6))
+        self.acoustic_hat = dict(centres=np.sort(u(5000, 14000, int(rng.integers(3, 7)))), q=u(4, 20),
+                                 closed=u(0.02, 0.1), open=u(0.25, 0.9), tick=u(0.1, 0.5))
+        self.ride = dict(bell=u(0.0, 0.8), bell_f=u(500, 1200), centres=np.sort(u(3000, 11000, int(rng.integers(3, 7)))),
+                         q=u(3, 12), decay=u(0.8, 3.0), swell=u(0.0005, 0.03))
+        self.acoustic_tom = dict(decay=u(0.15, 0.6), stick=u(0.05, 0.4))
+
+    def _acoustic_hit(self, cls: str, rng: np.random.Generator) -> np.ndarray:
+        """The acoustic model of `cls` (one of the five in `self.acoustic`)."""
+        u = rng.uniform
+        if cls == "Bass drum":
+            p = self.acoustic_kick
+            t = _t(min(1.0, 4 * p["decay"]))
+            f0 = p["f0"] * (1 + p["drop"] * np.exp(-t / 0.03))
+            body = np.sin(2 * np.pi * np.cumsum(f0) / SR) * np.exp(-t / p["decay"])
+            body += 0.3 * _modes(t, p["f0"], MEMBRANE[1:4], 0.5 * p["decay"], rng)
+            beater = _filt(rng.standard_normal(len(t)), "bandpass", [p["beater_fc"] * 0.5, p["beater_fc"] * 2])
+            return body + p["beater"] * beater * np.exp(-t / 0.004)
+        if cls == "Snare drum":
+            p = self.acoustic_snare
+            t = _t(min(1.0, 4 * max(p["decay"], p["wire_decay"])))
+            head = _modes(t, p["f0"], MEMBRANE, p["decay"], rng)
+            wires = _filt(rng.standard_normal(len(t)), "bandpass", [p["wire_fc"] * 0.4, p["wire_fc"] * 2.5])
+            stick = _filt(rng.standard_normal(len(t)), "highpass", 3000) * np.exp(-t / 0.0015)
+            return head + p["wires"] * 2.0 * wires * _env(t, 0.002, p["wire_decay"]) + p["stick"] * stick
+        if cls == "Hi-hat":
+            p = self.acoustic_hat
+            decay = p["closed"] if rng.random() < 0.7 else p["open"]
+            t = _t(min(1.2, 5 * decay))
+            tick = _filt(rng.standard_normal(len(t)), "highpass", 2000) * np.exp(-t / 0.001)
+            return _bands(t, p["centres"], p["q"], rng) * _env(t, 0.0005, decay) + p["tick"] * tick
+        if cls == "Cymbal":
+            p = self.ride
+            t = _t(min(2.56, 3 * p["decay"]))
+            wash = _bands(t, p["centres"], p["q"], rng) * _env(t, p["swell"], p["decay"])
+            bell = _modes(t, p["bell_f"], (1.0, 2.03, 2.74, 3.9), 0.6 * p["decay"], rng)
+            return wash / (np.abs(wash).max() + 1e-9) + p["bell"] * bell / (np.abs(bell).max() + 1e-9)
+        p = self.acoustic_tom
+        f0 = self.tom["f0"] * u(0.8, 1.25)
+        t = _t(min(1.5, 4 * p["decay"]))
+        f = f0 * (1 - 0.1 * (1 - np.exp(-t / 0.05)))
+        x = np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t / p["decay"])
+        x += 0.4 * _modes(t, f0, MEMBRANE[1:], 0.6 * p["decay"], rng)
+        return x + p["stick"] * _filt(rng.standard_normal(len(t)), "highpass", 2500) * np.exp(-t / 0.002)
 
     def hit(self, cls: str, rng: np.random.Generator, velocity: float) -> np.ndarray:
         """One hit of `cls` (a HIT_CLASSES name, "Hi-hat" closed or open at random)."""
         u = rng.uniform
-        if cls == "Bass drum":
+        if self.acoustic.get(cls):
+            x = self._acoustic_hit(cls, rng)
+        elif cls == "Bass drum":
             p = self.kick
             t = _t(min(1.0, 4 * p["decay"]))
             f = p["f1"] + (p["f0"] - p["f1"]) * np.exp(-t / p["sweep"])

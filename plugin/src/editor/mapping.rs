@@ -165,6 +165,19 @@ mod tests {
         fn request_restart(&self) {}
     }
 
+    /// One frame of the UI on an 800 x 600 screen with these input events.
+    fn run_frame(ctx: &egui::Context, events: Vec<egui::Event>, ui: impl FnMut(&mut egui::Ui)) {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(800.0, 600.0),
+            )),
+            events,
+            ..Default::default()
+        };
+        let _ = ctx.run_ui(input, ui);
+    }
+
     fn key(key: egui::Key) -> egui::Event {
         egui::Event::Key {
             key,
@@ -197,17 +210,7 @@ mod tests {
         let host = Host::default();
         let setter = ParamSetter::new(&host);
         let ctx = egui::Context::default();
-        let frame = |events: Vec<egui::Event>| {
-            let input = egui::RawInput {
-                screen_rect: Some(egui::Rect::from_min_size(
-                    egui::Pos2::ZERO,
-                    egui::vec2(800.0, 600.0),
-                )),
-                events,
-                ..Default::default()
-            };
-            let _ = ctx.run_ui(input, |ui| table(ui, &params, &setter, &names, &[]));
-        };
+        let frame = |events| run_frame(&ctx, events, |ui| table(ui, &params, &setter, &names, &[]));
         let last = || host.set.lock().unwrap().last().copied();
         frame(vec![]);
         frame(vec![key(egui::Key::Tab)]);
@@ -276,15 +279,7 @@ mod tests {
             vec![key(egui::Key::Space)],
             vec![],
         ] {
-            let input = egui::RawInput {
-                screen_rect: Some(egui::Rect::from_min_size(
-                    egui::Pos2::ZERO,
-                    egui::vec2(800.0, 600.0),
-                )),
-                events,
-                ..Default::default()
-            };
-            let _ = ctx.run_ui(input, |ui| table(ui, &params, &setter, &names, &[]));
+            run_frame(&ctx, events, |ui| table(ui, &params, &setter, &names, &[]));
         }
         let set = host.set.lock().unwrap();
         assert_eq!(

@@ -176,14 +176,9 @@ mod tests {
     use crate::tags::ROWS;
     use crate::timeline::Frame;
 
-    #[test]
-    fn rows_are_the_named_slots_that_reached_the_floor() {
-        let mut h = History::default();
-        let mut probs = [0.0; ROWS];
-        probs[1] = 0.5;
-        probs[2] = 0.05;
-        probs[3] = 0.9;
-        h.push(Frame {
+    /// One second of stream with these probabilities.
+    fn second(probs: [f32; ROWS]) -> Frame {
+        Frame {
             start: 0.0,
             end: 1.0,
             probs,
@@ -193,7 +188,17 @@ mod tests {
             n_hits: 0,
             continues: false,
             lesson: LessonPart::None,
-        });
+        }
+    }
+
+    #[test]
+    fn rows_are_the_named_slots_that_reached_the_floor() {
+        let mut h = History::default();
+        let mut probs = [0.0; ROWS];
+        probs[1] = 0.5;
+        probs[2] = 0.05;
+        probs[3] = 0.9;
+        h.push(second(probs));
         let mut names = vec![String::new(); SLOTS];
         names[1] = "Speech".into();
         names[2] = "Music".into();
@@ -205,17 +210,7 @@ mod tests {
         let mut h = History::default();
         let mut probs = [0.9; ROWS];
         probs[SLOTS + 2] = 0.2;
-        h.push(Frame {
-            start: 0.0,
-            end: 1.0,
-            probs,
-            gates: 0,
-            fired: 0,
-            hits: Default::default(),
-            n_hits: 0,
-            continues: false,
-            lesson: LessonPart::None,
-        });
+        h.push(second(probs));
         let mut names: Vec<String> = (0..ROWS).map(|i| format!("row {i}")).collect();
         names[SLOTS] = String::new();
         let shown = rows(&h, &names);

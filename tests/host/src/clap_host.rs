@@ -566,3 +566,19 @@ pub fn child(name: &str, env: &[(&str, &str)], remove: &[&str]) -> (bool, String
     );
     (out.status.success() && text.contains("1 passed"), text)
 }
+
+/// Runs the calling test `name` again in a child process with the shipped (embedded) models,
+/// that is without the test models' environment variables. True in the parent, whose test is
+/// then done; false in the child, which goes on with the test.
+pub fn with_shipped_models(name: &str) -> bool {
+    if std::env::var_os("AUDIO_MAMBA_CHILD").is_some() {
+        return false;
+    }
+    let (ok, log) = child(
+        name,
+        &[("AUDIO_MAMBA_CHILD", "1")],
+        &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
+    );
+    assert!(ok, "{name} with the shipped models:\n{log}");
+    true
+}

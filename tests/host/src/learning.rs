@@ -225,3 +225,34 @@ pub fn ap<T>(scores: &[(f32, T)], is_pos: impl Fn(&T) -> bool) -> f32 {
     s.extend(scores.iter().filter(|x| !is_pos(&x.1)).map(|x| x.0));
     learn::average_precision(&s, n_pos)
 }
+
+/// The exam's kit-A snares (seconds from its start).
+pub fn kit_a_snares(exam: &Scene<(char, KitVoice)>) -> Vec<f64> {
+    exam.truth
+        .iter()
+        .filter(|t| t.2 == ('A', KitVoice::Snare))
+        .map(|t| t.0)
+        .collect()
+}
+
+/// The aim of a taught snare: every learned note (seconds) within 5 ms of one of `snares`, and
+/// all but one of them played.
+pub fn check_on_the_snares(what: &str, notes: &[f64], snares: &[f64]) {
+    for &n in notes {
+        let d = snares
+            .iter()
+            .map(|t| (n - t).abs())
+            .fold(f64::MAX, f64::min);
+        assert!(
+            d <= 0.005,
+            "{what}: a learned note at {n:.3} s is {:.1} ms from kit A's nearest snare",
+            d * 1e3
+        );
+    }
+    assert!(
+        notes.len() + 1 >= snares.len(),
+        "{what}: {} learned notes for {} snares: {notes:?}",
+        notes.len(),
+        snares.len()
+    );
+}

@@ -12,7 +12,7 @@ use audio_mamba_host_tests::checks::{
     midi_in_probe, ms, setup, stereo, ODD_BLOCKS,
 };
 use audio_mamba_host_tests::clap_host::{
-    child, load_entry, state_bytes, state_json, Instance, Output, Run,
+    child, load_entry, state_bytes, state_json, with_shipped_models, Instance, Output, Run,
 };
 use audio_mamba_host_tests::model::golden_a;
 use audio_mamba_host_tests::signals::{drums, rock_beat, speech_like};
@@ -477,13 +477,7 @@ fn example_at_48k(name: &str) -> Vec<f32> {
 #[test]
 #[ignore = "needs the built bundle: scripts/test-plugin.sh"]
 fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
-    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
-        let (ok, log) = child(
-            "shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech",
-            &[("AUDIO_MAMBA_CHILD", "1")],
-            &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
-        );
-        assert!(ok, "{log}");
+    if with_shipped_models("shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech") {
         return;
     }
     let entry = load_entry();

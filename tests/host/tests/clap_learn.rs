@@ -6,13 +6,13 @@
 use audio_mamba_engine::learn::{LearnedTag, Method};
 use audio_mamba_host_tests::checks::{ms, setup};
 use audio_mamba_host_tests::clap_host::{
-    child, load_entry, state_bytes, state_json, Instance, Output, Run,
+    child, load_entry, state_bytes, state_json, with_shipped_models, Instance, Output, Run,
 };
 use audio_mamba_host_tests::learning::{
-    lead_exam, lead_lesson, learn_from, snare_exam, snare_lesson, sustained_embedder,
-    teaching_changes, RATE,
+    check_on_the_snares, kit_a_snares, lead_exam, lead_lesson, learn_from, snare_exam,
+    snare_lesson, sustained_embedder, teaching_changes, RATE,
 };
-use audio_mamba_host_tests::signals::{Instrument, KitVoice};
+use audio_mamba_host_tests::signals::Instrument;
 use serde_json::Value;
 
 /// Learned slot 1's note (changed from its default, so the state is seen to carry it).
@@ -36,24 +36,6 @@ fn learned_hits(out: &Output, from: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Every note within 5 ms of one of `truth`, and all but one of `truth` played.
-fn check_on_the_snares(what: &str, notes: &[f64], truth: &[f64]) {
-    for &n in notes {
-        let d = truth.iter().map(|t| (n - t).abs()).fold(f64::MAX, f64::min);
-        assert!(
-            d <= 0.005,
-            "{what}: a learned note at {n:.3} s is {:.1} ms from kit A's nearest snare",
-            d * 1e3
-        );
-    }
-    assert!(
-        notes.len() + 1 >= truth.len(),
-        "{what}: {} learned notes for {} snares: {notes:?}",
-        notes.len(),
-        truth.len()
-    );
-}
-
 /// With the shipped models: kit A's snare taught from 5 marked hits plays slot 1's note on
 /// kit A's new snares (within 5 ms) and on none of the other drums or kit B's snare; the
 /// project state keeps the tag; a state whose learned tags are from a newer format still loads
@@ -62,24 +44,13 @@ fn check_on_the_snares(what: &str, notes: &[f64], truth: &[f64]) {
 #[ignore = "needs the built bundle: scripts/test-plugin.sh"]
 fn a_taught_snare_plays_its_note_and_the_project_keeps_it() {
     let name = "a_taught_snare_plays_its_note_and_the_project_keeps_it";
-    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
-        let (ok, log) = child(
-            name,
-            &[("AUDIO_MAMBA_CHILD", "1")],
-            &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
-        );
-        assert!(ok, "{log}");
+    if with_shipped_models(name) {
         return;
     }
     let entry = load_entry();
     let (lesson, marks) = snare_lesson(5);
     let exam = snare_exam();
-    let snares: Vec<f64> = exam
-        .truth
-        .iter()
-        .filter(|t| t.2 == ('A', KitVoice::Snare))
-        .map(|t| t.0)
-        .collect();
+    let snares = kit_a_snares(&exam);
     let mut x = lesson.audio.clone();
     x.extend(&exam.audio);
     x.extend(vec![0.0; RATE as usize]);
@@ -199,13 +170,7 @@ fn debug_bundle_learns_without_allocating_in_process() {
 #[ignore = "needs the built bundle: scripts/test-plugin.sh"]
 fn a_tag_from_another_model_is_kept_but_plays_nothing() {
     let name = "a_tag_from_another_model_is_kept_but_plays_nothing";
-    if std::env::var_os("AUDIO_MAMBA_CHILD").is_none() {
-        let (ok, log) = child(
-            name,
-            &[("AUDIO_MAMBA_CHILD", "1")],
-            &["AUDIO_MAMBA_MODEL", "AUDIO_MAMBA_HIT_MODEL"],
-        );
-        assert!(ok, "{log}");
+    if with_shipped_models(name) {
         return;
     }
     let (lesson, marks) = lead_lesson(5);
