@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""How far the onset detector lets drum transcription go (issue 17): the share of true kick,
+snare and hi-hat onsets that have a detected onset within 20 ms, and the F-measure a perfect
+classifier of the detected onsets would reach (precision 1, that recall).
+
+Two views: a split's kit renders, drums alone and with accompaniment (eval_hits.py's setting,
+the Python mirror of the plugin's detector), and with --manifest the shipped path on a split's
+10 s clips (`amtag hits`: the Rust detector, with the tagger's veto at --veto when given).
+
+    python onset_ceiling.py --items ../data/items_test.jsonl
+    python onset_ceiling.py --manifest ../data/manifest_validation.jsonl --hit-model ../weights/audio-mamba-hits.safetensors
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from calibrate_hits import f_measure, sweep_amtag
+from data_pipeline.hits import HIT_CLASSES, energy_onsets
+from data_pipeline.online import load_items
+from eval_hits import kit_patterns, match, true_onsets
+
+MAIN = HIT_CLASSES[:3]
+
+
+def ceiling(found: int, true: int) -> dict:
+    return {"true": true, "found": found, "recall_ceiling": round(found / max(true, 1), 3),
+            "F_ceiling": round(f_measure(found, found, true), 3)}
+
+
+def kits(items_path: str) -> dict:
+    acc: dict = {}
+    for setting, x, sr, it in kit_patterns(load_items(items_path), 0):
+        onsets = list(energy_onsets(x, sr))
+        for c in MAIN:
+            truth = true_onsets(it, c)
+            a = acc.setdefault(setting, {}).setdefault(c, [0, 0])
+            a[0] += match(onsets, truth)
+            a[1] += len(truth)
+    return {s: {c: ceiling(*v) for c, v in d.items()} for s, d in acc.items()}
+
+
+def clips(manifest: str, root: str, amtag: str, hit_model: str, veto: float) -> dict:
+    cl = sweep_amtag(manifest, root, amtag, hit_model, veto)
+    return {c: ceiling(sum(match(x["times"], x["truth"][c]) for x in cl), sum(len(x["truth"][c]) for x in cl))
+            for c in MAIN}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", help="a split's items: its kit renders, alone and under accompaniment")
+    ap.add_argument("--manifest", help="a split's clips, through amtag")
+    ap.add_argument("--root", default="../data")
+    ap.add_argument("--amtag", default="../target/release/amtag")
+    ap.add_argument("--hit-model", default="../weights/audio-mamba-hits.safetensors")
+    ap.add_argument("--veto", type=float, default=0.0)
+    a = ap.parse_args()
+    if a.items:
+        print(json.dumps({"kit renders": kits(a.items)}, indent=1))
+    if a.manifest:
+        print(json.dumps({"clips": clips(a.manifest, a.root, a.amtag, a.hit_model, a.veto)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
