@@ -31,27 +31,29 @@ from data_pipeline.online import OnlineMixer, load_items
 from hit_augment import augment
 
 
-def make_sampler(paths: str, cfg: Config, max_semitones: float = 2.0, synth_p: float = 0.0) -> HitSampler:
+def make_sampler(paths: str, cfg: Config, max_semitones: float = 2.0, synth_p: float = 0.0,
+                 synth_acoustic_p: float = 0.0) -> HitSampler:
     items = [it for p in paths.split(",") for it in load_items(p)]
     if cfg.onset_pre_seconds is None:
         raise SystemExit("the hit model's config needs onset.pre_seconds (where its window starts)")
     return HitSampler(OnlineMixer(items, 2.56), window_s=cfg.clip_samples / cfg.sample_rate,
-                      pre_s=cfg.onset_pre_seconds, max_semitones=max_semitones, synth_p=synth_p)
+                      pre_s=cfg.onset_pre_seconds, max_semitones=max_semitones, synth_p=synth_p,
+                      synth_acoustic_p=synth_acoustic_p)
 
 
 class _Windows(torch.utils.data.IterableDataset):
     """Batches of fresh windows (workers > 0), or of a pool of `pool` windows made once and drawn
     with replacement (the CPU: mixing costs ~15 ms a window, training ~1 ms)."""
 
-    def __init__(self, paths, cfg, batch, seed, pool=0, max_semitones=2.0, synth_p=0.0):
+    def __init__(self, paths, cfg, batch, seed, pool=0, max_semitones=2.0, synth_p=0.0, synth_acoustic_p=0.0):
         super().__init__()
         self.paths, self.cfg, self.batch, self.seed, self.pool = paths, cfg, batch, seed, pool
-        self.max_semitones, self.synth_p = max_semitones, synth_p
+        self.max_semitones, self.synth_p, self.synth_acoustic_p = max_semitones, synth_p, synth_acoustic_p
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + 100 * (info.id if info else 0))
-        stream = make_sampler(self.paths, self.cfg, self.max_semitones, self.synth_p).stream(rng)
+        stream = make_sampler(self.paths, self.cfg, self.max_semitones, self.synth_p, self.synth_acoustic_p).stream(rng)
         if self.pool:
             ex = [next(stream) for _ in range(self.pool)]
             x = torch.from_numpy(np.stack([e[0] for e in ex]))
@@ -117,6 +119,8 @@ def main():
     ap.add_argument("--max-semitones", type=float, default=2.0, help="retuning range of half the windows")
     ap.add_argument("--synth-p", type=float, default=0.0,
                     help="share of crops that are a synthesised kit's groove (data_pipeline/synth_drums.py)")
+    ap.add_argument("--synth-acoustic-p", type=float, default=0.0,
+                    help="share of a synthesised kit's voices modelled as acoustic drums (hits-v6: 0.5)")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -146,7 +150,8 @@ def main():
             say(f"no optimizer state: fresh AdamW moments, learning rate re-warmed over {a.warmup} steps")
     xv, yv = validation_set(os.path.join(a.out, "val.npz"), a.val_items, cfg, a.val_n)
     say(f"{cfg.name}: {count_parameters(model):,} parameters; {len(xv)} validation windows; args {vars(a)}")
-    loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool, a.max_semitones, a.synth_p), batch_size=None,
+    loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool, a.max_semitones, a.synth_p,
+                                                  a.synth_acoustic_p), batch_size=None,
                                          num_workers=a.workers, persistent_workers=a.workers > 0)
     batches = iter(loader)
     gen = torch.Generator().manual_seed(a.seed + 7919 * step)

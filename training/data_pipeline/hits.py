@@ -54,9 +54,9 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
 class HitSampler:
     def __init__(self, mixer, window_s: float = 0.256, pre_s: float = 0.02, tol_s: float = 0.015,
                  jitter_s: float = 0.002, max_semitones: float = 2.0, p_pitch: float = 0.5,
-                 synth_p: float = 0.0, synth_bed_p: float = 0.6):
+                 synth_p: float = 0.0, synth_bed_p: float = 0.6, synth_acoustic_p: float = 0.0):
         self.mixer, self.window_s, self.pre_s, self.tol_s = mixer, window_s, pre_s, tol_s
-        self.synth_p, self.synth_bed_p = synth_p, synth_bed_p
+        self.synth_p, self.synth_bed_p, self.synth_acoustic_p = synth_p, synth_bed_p, synth_acoustic_p
         self.jitter_s, self.max_semitones, self.p_pitch = jitter_s, max_semitones, p_pitch
         self.mids = [mid(c) for c in HIT_CLASSES]
         self.index = {m: i for i, m in enumerate(self.mids)}
@@ -83,7 +83,7 @@ class HitSampler:
     def _crop(self, rng: np.random.Generator):
         if not (self.synth_p and rng.random() < self.synth_p):
             return self.mixer.sample(rng, onsets=True)
-        audio, rec = synth_crop(rng, self.mixer.crop_s)
+        audio, rec = synth_crop(rng, self.mixer.crop_s, self.synth_acoustic_p)
         if rng.random() < self.synth_bed_p:
             bed, brec = self.mixer.sample(rng, onsets=True)
             rms = lambda v: float(np.sqrt(np.mean(v ** 2))) + 1e-9  # noqa: E731

@@ -6,8 +6,8 @@ it recall. Here each pattern gets a kit drawn from wide ranges of the parameters
 what it is (a kick's pitch sweep and click, a snare's body and wire noise, a hat's metallic
 partials and choke, a tom's pitch, a cymbal's wash), so that the classifier learns the kind of
 drum rather than a recording of one. The models are the textbook analogue-drum voices (the
-TR-808/909 circuits' sine sweeps, six detuned square waves for metal, filtered noise) or, for
-half the kicks, snares, hats, cymbals and toms of the kits, acoustic models (a membrane's modes,
+TR-808/909 circuits' sine sweeps, six detuned square waves for metal, filtered noise) or, for a
+share of the kicks, snares, hats, cymbals and toms (`acoustic_p`, hits-v6), acoustic models (a membrane's modes,
 beater and stick transients, cymbal partials as noise bands, a ride's bell), with velocity
 layers and a room.
 
@@ -73,7 +73,7 @@ def _metal(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class SynthKit:
     """One kit: each voice's parameters drawn once, so a pattern's snares sound alike."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, acoustic_p: float = 0.0):
         u = rng.uniform
         self.kick = dict(f0=u(90, 260), f1=u(38, 75), sweep=u(0.008, 0.05), decay=u(0.08, 0.6),
                          click=u(0.0, 0.6), noise=u(0.0, 0.3), drive=u(1.0, 4.0))
@@ -88,10 +88,15 @@ class SynthKit:
         self.clap = dict(bursts=int(rng.integers(2, 6)), gap=u(0.006, 0.016), tail=u(0.05, 0.2), fc=u(700, 2200))
         self.cowbell = dict(f0=u(430, 650), ratio=u(1.4, 1.6), decay=u(0.08, 0.35), fc=u(600, 1500))
         self.tamb = dict(hp=u(5000, 10000), decay=u(0.08, 0.3), jingles=int(rng.integers(2, 7)))
-        # Half the voices are modelled as acoustic drums instead (modes of a struck membrane,
-        # a beater or stick transient, cymbal partials as noise bands), so that the classifier
-        # meets more than one way of making each drum.
-        self.acoustic = {c: bool(rng.random() < 0.5) for c in ("Bass drum", "Snare drum", "Hi-hat", "Cymbal", "Drum")}
+        # With acoustic_p, that share of the voices is modelled as acoustic drums instead (modes
+        # of a struck membrane, a beater or stick transient, cymbal partials as noise bands), so
+        # that the classifier meets more than one way of making each drum. At 0 nothing more is
+        # drawn from rng: the kits are hits-v3's.
+        self.acoustic = {}
+        if acoustic_p <= 0:
+            return
+        self.acoustic = {c: bool(rng.random() < acoustic_p)
+                         for c in ("Bass drum", "Snare drum", "Hi-hat", "Cymbal", "Drum")}
         self.acoustic_kick = dict(f0=u(45, 95), decay=u(0.12, 0.5), beater=u(0.2, 1.0), beater_fc=u(1500, 5000),
                                   drop=u(0.0, 0.2))
         self.acoustic_snare = dict(f0=u(150, 300), decay=u(0.06, 0.2), wires=u(0.3, 0.9), wire_decay=u(0.08, 0.3),
@@ -233,9 +238,10 @@ def _room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x + rng.uniform(0.1, 0.6) * wet
 
 
-def synth_pattern(rng: np.random.Generator, seconds: float) -> Tuple[np.ndarray, List[Tuple[str, float]]]:
+def synth_pattern(rng: np.random.Generator, seconds: float,
+                  acoustic_p: float = 0.0) -> Tuple[np.ndarray, List[Tuple[str, float]]]:
     """A groove of one new kit: audio (float32, SR) and its hits as [(class name, onset s)]."""
-    kit = SynthKit(rng)
+    kit = SynthKit(rng, acoustic_p)
     n = int(seconds * SR)
     step = 60.0 / rng.uniform(60, 190) / 4  # a 16th note
     voices = [c for c, p in _USE.items() if rng.random() < p] or ["Bass drum"]
@@ -265,7 +271,7 @@ def synth_pattern(rng: np.random.Generator, seconds: float) -> Tuple[np.ndarray,
     return x, [(c, max(0.0, t)) for c, t in hits]
 
 
-def synth_crop(rng: np.random.Generator, seconds: float) -> Tuple[np.ndarray, Dict]:
+def synth_crop(rng: np.random.Generator, seconds: float, acoustic_p: float = 0.0) -> Tuple[np.ndarray, Dict]:
     """`synth_pattern` as an online mixer's crop: audio and a record with `onsets` [(mid, s)]."""
-    x, hits = synth_pattern(rng, seconds)
+    x, hits = synth_pattern(rng, seconds, acoustic_p)
     return x, {"onsets": [(mid(c), t) for c, t in hits], "kind": "synth"}
