@@ -96,7 +96,7 @@ pub fn start(
     // Tags learned on other models stay in the project, unused, with the reason shown.
     params
         .learned_tags
-        .check_models(&model, analyzer.hit_model().map(|m| &**m));
+        .check_models(&model, analyzer.hit_model());
     status.set_message(line);
     let poll = worker::POLL.as_secs_f64() * s.rate as f64;
     let delay = analyzer.analysis_delay()

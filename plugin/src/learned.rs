@@ -74,6 +74,8 @@ impl Slot {
 #[derive(Default)]
 struct Inner {
     slots: [Slot; LEARNED],
+    /// The instance's models, as of its last activation: what a tag must have been learned on.
+    models: Option<Teachers>,
     /// Learned tags saved by a newer build: written back unchanged until a tag is learned here.
     foreign: Option<Value>,
     /// What loading the state had to say about them as a whole.
@@ -168,20 +170,50 @@ impl LearnedBank {
 
     /// Marks which tags the instance's models can score (run at activation, when the models
     /// are known): a tag learned on another model is kept, unused, with the reason.
-    pub fn check_models(&self, tagger: &Model, hits: Option<&Model>) {
+    pub fn check_models(&self, tagger: &Arc<Model>, hits: Option<&Arc<Model>>) {
         let mut g = self.lock();
+        let models = Teachers {
+            tagger: tagger.clone(),
+            hits: hits.cloned(),
+        };
         for s in g.slots.iter_mut() {
-            let Some(t) = &s.tag else { continue };
-            s.problem = match (t.kind, hits) {
-                (Kind::Percussive, None) => {
-                    Some("needs the hit model, which this instance has not loaded".into())
-                }
-                (Kind::Percussive, Some(h)) => t.check_model(h).err().map(|e| e.to_string()),
-                (Kind::Sustained, _) => t.check_model(tagger).err().map(|e| e.to_string()),
-            };
+            if let Some(t) = &s.tag {
+                s.problem = models.cannot_score(t);
+            }
         }
+        g.models = Some(models);
         drop(g);
         self.changed();
+    }
+
+    /// Puts the tag file at `path` (written by `amtag learn` or by "Save") into slot `j`, after
+    /// checking it against the instance's models; a file that cannot be used changes nothing.
+    pub fn load_file(&self, j: usize, path: &std::path::Path) -> Result<String, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let tag = LearnedTag::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(why) = self
+            .lock()
+            .models
+            .as_ref()
+            .and_then(|m| m.cannot_score(&tag))
+        {
+            return Err(format!("{}: {why}", path.display()));
+        }
+        let news = format!("{} (from {})", describe(&tag), path.display());
+        self.install(j, tag, news.clone());
+        Ok(news)
+    }
+
+    /// Writes slot `j`'s tag to `path`, in the file format `amtag tag --learned` reads.
+    pub fn save_file(&self, j: usize, path: &std::path::Path) -> Result<String, String> {
+        let tag = self.lock().slots[j]
+            .tag
+            .clone()
+            .ok_or("the slot holds no tag")?;
+        std::fs::write(path, tag.to_json())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(format!("`{}` saved to {}", tag.name, path.display()))
     }
 
     /// The tags the analysis scores, by slot (None: empty or not usable).
@@ -310,6 +342,20 @@ pub struct Lesson {
 pub struct Teachers {
     pub tagger: Arc<Model>,
     pub hits: Option<Arc<Model>>,
+}
+
+impl Teachers {
+    /// Why these models cannot score `tag` (None: they can): a percussive tag reads the hit
+    /// model, a sustained one the tagger, each the very file it was learned on.
+    fn cannot_score(&self, tag: &LearnedTag) -> Option<String> {
+        match (tag.kind, &self.hits) {
+            (Kind::Percussive, None) => {
+                Some("needs the hit model, which this instance has not loaded".into())
+            }
+            (Kind::Percussive, Some(h)) => tag.check_model(h).err().map(|e| e.to_string()),
+            (Kind::Sustained, _) => tag.check_model(&self.tagger).err().map(|e| e.to_string()),
+        }
+    }
 }
 
 /// Learns `lesson` into its slot (on the calling thread). A failed lesson leaves the slot's

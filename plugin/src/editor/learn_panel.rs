@@ -2,6 +2,7 @@
 //! the sound plays, then "Learn". Arming and marking are parameters ("Learn into", "Learn: this
 //! is it"), set through the host like any edit, so the worker follows them sample-block exact
 //! and a host or a test can drive the same flow; the name and kind go straight to the bank.
+//! A slot's tag can also be loaded from or saved to a tag file (`amtag learn`'s format).
 
 use crate::learned::{KindChoice, LearnedBank, Slot};
 use crate::params::PluginParams;
@@ -16,6 +17,9 @@ pub struct LearnPanel {
     pub selected: usize,
     /// The name being typed, until it is committed to the bank.
     editing: Option<String>,
+    /// A tag file to load into the slot or save it to, and what the last try said.
+    file: String,
+    file_outcome: Option<Result<String, String>>,
 }
 
 fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
@@ -131,6 +135,37 @@ impl LearnPanel {
                 self.editing = None;
             }
         });
+        // Tag files: the format `amtag learn` writes and `amtag tag --learned` reads.
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.file)
+                    .hint_text("tag file (.json)")
+                    .desired_width((ui.available_width() - 110.0).max(100.0)),
+            );
+            let path = std::path::PathBuf::from(self.file.trim());
+            let given = |r: Result<String, String>| {
+                if path.as_os_str().is_empty() {
+                    Err("no file given".to_string())
+                } else {
+                    r
+                }
+            };
+            if ui.button("Load").clicked() {
+                self.file_outcome = Some(given(bank.load_file(j, &path)));
+            }
+            if ui.button("Save").clicked() {
+                self.file_outcome = Some(given(bank.save_file(j, &path)));
+            }
+        });
+        match &self.file_outcome {
+            Some(Ok(m)) => {
+                ui.label(m);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::from_rgb(255, 110, 90), e);
+            }
+            None => {}
+        }
         let text = describe(&slots[j], armed.is_some());
         let colour = if slots[j].problem.is_some() || text.starts_with("not learned") {
             Color32::from_rgb(230, 160, 60)

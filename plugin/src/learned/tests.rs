@@ -119,7 +119,7 @@ fn an_unreadable_tag_loses_nothing_and_the_others_load() {
 
 #[test]
 fn tags_from_other_models_are_kept_but_not_used() {
-    let model = Model::from_bytes(&controlled_model(DRUM_TEST_LABELS)).unwrap();
+    let model = Arc::new(Model::from_bytes(&controlled_model(DRUM_TEST_LABELS)).unwrap());
     let bank = LearnedBank::default();
     bank.install(
         0,
@@ -143,11 +143,7 @@ fn tags_from_other_models_are_kept_but_not_used() {
     assert!(bank.usable().iter().all(Option::is_none));
     assert!(s[0].tag.is_some(), "kept");
     // A tag that was learned on this very file is used.
-    let mut mine = tag("lead", Kind::Sustained, ModelRef::of(&model));
-    let dim = model.graph().out.dim;
-    let c = &mut mine.classifier;
-    (c.mean, c.scale, c.weights) = (vec![0.0; dim], vec![1.0; dim], vec![0.0; dim]);
-    bank.install(0, mine, String::new());
+    bank.install(0, tag_on(&model, "lead"), String::new());
     bank.check_models(&model, None);
     assert!(bank.usable()[0].is_some());
 }
@@ -166,4 +162,63 @@ fn confidence_is_one_half_at_the_learned_threshold() {
         assert!(c >= last);
         last = c;
     }
+}
+
+/// A tag learned on `model` (its fingerprint, its embedding length).
+fn tag_on(model: &Model, name: &str) -> LearnedTag {
+    let mut t = tag(name, Kind::Sustained, ModelRef::of(model));
+    let dim = model.graph().out.dim;
+    let c = &mut t.classifier;
+    (c.mean, c.scale, c.weights) = (vec![0.0; dim], vec![1.0; dim], vec![0.0; dim]);
+    t
+}
+
+#[test]
+fn tag_files_load_into_a_slot_only_when_the_models_can_score_them() {
+    let model = Arc::new(Model::from_bytes(&controlled_model(DRUM_TEST_LABELS)).unwrap());
+    let bank = LearnedBank::default();
+    bank.check_models(&model, None);
+    let dir = std::env::temp_dir().join(format!("am-learned-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("lead.json");
+    std::fs::write(&good, tag_on(&model, "lead").to_json()).unwrap();
+    let news = bank.load_file(3, &good).unwrap();
+    assert!(news.contains("lead.json"), "{news}");
+    assert_eq!(
+        bank.usable()[3].as_ref().map(|t| t.name.as_str()),
+        Some("lead")
+    );
+
+    // Saved back, it is the same file (what `amtag tag --learned` reads).
+    let copy = dir.join("copy.json");
+    bank.save_file(3, &copy).unwrap();
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&good).unwrap());
+    assert!(bank.save_file(0, &copy).unwrap_err().contains("no tag"));
+
+    // Refused, and the slot keeps its tag: another model's tag, a percussive tag without a hit
+    // model, a corrupt file, a missing one.
+    let other = dir.join("other.json");
+    std::fs::write(&other, tag("x", Kind::Sustained, model_ref("ff")).to_json()).unwrap();
+    let drum = dir.join("drum.json");
+    std::fs::write(
+        &drum,
+        tag("x", Kind::Percussive, ModelRef::of(&model)).to_json(),
+    )
+    .unwrap();
+    let corrupt = dir.join("corrupt.json");
+    std::fs::write(&corrupt, "{\"format\": \"audio-mamba-learned-tag\"").unwrap();
+    for (f, why) in [
+        (&other, "learn it again"),
+        (&drum, "needs the hit model"),
+        (&corrupt, "learned tag file"),
+        (&dir.join("missing.json"), "cannot read"),
+    ] {
+        let e = bank.load_file(3, f).unwrap_err();
+        assert!(e.contains(why) && e.contains(f.to_str().unwrap()), "{e}");
+        assert_eq!(
+            bank.usable()[3].as_ref().map(|t| t.name.as_str()),
+            Some("lead")
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
 }
