@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-from scipy.signal import butter, sosfilt
 
 from calibrate_hits import f_measure, sweep_amtag
-from data_pipeline.hits import HIT_CLASSES, energy_onsets
+from data_pipeline.hits import HIT_CLASSES, banded_onsets, energy_onsets
 from data_pipeline.online import load_items
 from eval_hits import kit_patterns, match, true_onsets
 
@@ -30,23 +28,6 @@ MAIN = HIT_CLASSES[:3]
 def ceiling(found: int, true: int) -> dict:
     return {"true": true, "found": found, "recall_ceiling": round(found / max(true, 1), 3),
             "F_ceiling": round(f_measure(found, found, true), 3)}
-
-
-# A candidate detector: the shipped rule on the whole signal and also on a high band (hats) and
-# a low band (kicks) at a lower rise, the onsets merged 30 ms apart (the rule's own gap).
-BANDS = (("highpass", 6000.0, 6.0), ("lowpass", 150.0, 6.0))
-
-
-def banded_onsets(x: np.ndarray, sr: int, merge_s: float = 0.03) -> list:
-    found = list(energy_onsets(x, sr))
-    for kind, f, ratio in BANDS:
-        found += energy_onsets(sosfilt(butter(4, f, btype=kind, fs=sr, output="sos"), x), sr, ratio=ratio)
-    out, last = [], -1e9
-    for t in sorted(found):
-        if t - last >= merge_s:
-            out.append(t)
-            last = t
-    return out
 
 
 def kits(items_path: str, bands: bool = False) -> dict:

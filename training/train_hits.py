@@ -32,28 +32,31 @@ from hit_augment import augment
 
 
 def make_sampler(paths: str, cfg: Config, max_semitones: float = 2.0, synth_p: float = 0.0,
-                 synth_acoustic_p: float = 0.0) -> HitSampler:
+                 synth_acoustic_p: float = 0.0, detector: str = "energy") -> HitSampler:
     items = [it for p in paths.split(",") for it in load_items(p)]
     if cfg.onset_pre_seconds is None:
         raise SystemExit("the hit model's config needs onset.pre_seconds (where its window starts)")
     return HitSampler(OnlineMixer(items, 2.56), window_s=cfg.clip_samples / cfg.sample_rate,
                       pre_s=cfg.onset_pre_seconds, max_semitones=max_semitones, synth_p=synth_p,
-                      synth_acoustic_p=synth_acoustic_p)
+                      synth_acoustic_p=synth_acoustic_p, detector=detector)
 
 
 class _Windows(torch.utils.data.IterableDataset):
     """Batches of fresh windows (workers > 0), or of a pool of `pool` windows made once and drawn
     with replacement (the CPU: mixing costs ~15 ms a window, training ~1 ms)."""
 
-    def __init__(self, paths, cfg, batch, seed, pool=0, max_semitones=2.0, synth_p=0.0, synth_acoustic_p=0.0):
+    def __init__(self, paths, cfg, batch, seed, pool=0, max_semitones=2.0, synth_p=0.0, synth_acoustic_p=0.0,
+                 detector="energy"):
         super().__init__()
         self.paths, self.cfg, self.batch, self.seed, self.pool = paths, cfg, batch, seed, pool
         self.max_semitones, self.synth_p, self.synth_acoustic_p = max_semitones, synth_p, synth_acoustic_p
+        self.detector = detector
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng(self.seed + 100 * (info.id if info else 0))
-        stream = make_sampler(self.paths, self.cfg, self.max_semitones, self.synth_p, self.synth_acoustic_p).stream(rng)
+        stream = make_sampler(self.paths, self.cfg, self.max_semitones, self.synth_p, self.synth_acoustic_p,
+                              self.detector).stream(rng)
         if self.pool:
             ex = [next(stream) for _ in range(self.pool)]
             x = torch.from_numpy(np.stack([e[0] for e in ex]))
@@ -121,6 +124,8 @@ def main():
                     help="share of crops that are a synthesised kit's groove (data_pipeline/synth_drums.py)")
     ap.add_argument("--synth-acoustic-p", type=float, default=0.0,
                     help="share of a synthesised kit's voices modelled as acoustic drums (hits-v6: 0.5)")
+    ap.add_argument("--detector", choices=["energy", "banded"], default="energy",
+                    help="the onset detector whose other onsets are the no-hit examples")
     ap.add_argument("--resume", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -151,7 +156,7 @@ def main():
     xv, yv = validation_set(os.path.join(a.out, "val.npz"), a.val_items, cfg, a.val_n)
     say(f"{cfg.name}: {count_parameters(model):,} parameters; {len(xv)} validation windows; args {vars(a)}")
     loader = torch.utils.data.DataLoader(_Windows(a.train_items, cfg, a.batch, a.seed + 7919 * step, a.pool, a.max_semitones, a.synth_p,
-                                                  a.synth_acoustic_p), batch_size=None,
+                                                  a.synth_acoustic_p, a.detector), batch_size=None,
                                          num_workers=a.workers, persistent_workers=a.workers > 0)
     batches = iter(loader)
     gen = torch.Generator().manual_seed(a.seed + 7919 * step)

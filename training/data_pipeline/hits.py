@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import List
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfilt
 
 from .config import SR
 from .labels import mid
@@ -51,12 +51,35 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
     return onsets
 
 
+# A candidate detector (issue 17, training/README): the rule also on a high band (hats) and a
+# low band (kicks) at a lower rise, the onsets merged `merge_s` apart.
+BANDS = (("highpass", 6000.0, 6.0), ("lowpass", 150.0, 6.0))
+
+
+def banded_onsets(x: np.ndarray, sr: int = SR, merge_s: float = 0.03) -> List[float]:
+    found = list(energy_onsets(x, sr))
+    for kind, f, ratio in BANDS:
+        found += energy_onsets(sosfilt(butter(4, f, btype=kind, fs=sr, output="sos"), x), sr, ratio=ratio)
+    out, last = [], -1e9
+    for t in sorted(found):
+        if t - last >= merge_s:
+            out.append(t)
+            last = t
+    return out
+
+
+DETECTORS = {"energy": energy_onsets, "banded": banded_onsets}
+
+
 class HitSampler:
     def __init__(self, mixer, window_s: float = 0.256, pre_s: float = 0.02, tol_s: float = 0.015,
                  jitter_s: float = 0.002, max_semitones: float = 2.0, p_pitch: float = 0.5,
-                 synth_p: float = 0.0, synth_bed_p: float = 0.6, synth_acoustic_p: float = 0.0):
+                 synth_p: float = 0.0, synth_bed_p: float = 0.6, synth_acoustic_p: float = 0.0,
+                 detector: str = "energy"):
         self.mixer, self.window_s, self.pre_s, self.tol_s = mixer, window_s, pre_s, tol_s
         self.synth_p, self.synth_bed_p, self.synth_acoustic_p = synth_p, synth_bed_p, synth_acoustic_p
+        # Where the "no hit" examples come from: the onsets this detector finds away from hits.
+        self.detector = DETECTORS[detector]
         self.jitter_s, self.max_semitones, self.p_pitch = jitter_s, max_semitones, p_pitch
         self.mids = [mid(c) for c in HIT_CLASSES]
         self.index = {m: i for i, m in enumerate(self.mids)}
@@ -107,7 +130,7 @@ class HitSampler:
                     y[self.index[m]] = 1.0
             t = float(t0) + float(rng.uniform(-self.jitter_s, self.jitter_s))
             out.append((self._window(audio, t, rng), y, "hit"))
-        cand = [t for t in energy_onsets(audio) if t < dur - 0.05 and all(abs(t - th) > 0.05 for th in times)]
+        cand = [t for t in self.detector(audio) if t < dur - 0.05 and all(abs(t - th) > 0.05 for th in times)]
         for t in rng.permutation(cand)[:max_negatives] if cand else []:
             out.append((self._window(audio, float(t), rng), np.zeros(len(self.mids), np.float32), "nohit"))
         return out

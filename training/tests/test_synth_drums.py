@@ -48,3 +48,4 @@ def test_without_acoustic_voices_the_kits_draw_what_they_drew_before():
     assert kit.acoustic == {}
     SynthKit(b, acoustic_p=0.5)
     assert a.random() != b.random()
+
