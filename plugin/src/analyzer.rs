@@ -113,7 +113,7 @@ pub struct Analyzer {
     gen: EventGen,
     items: VecDeque<Item>,
     slot_label: [Option<usize>; SLOTS],
-    percussive: [bool; ROWS],
+    percussive: [bool; SLOTS],
     /// The learned tags the analysis scores, by learned slot.
     learned: [Option<LearnedTag>; LEARNED],
     recording: Option<Recording>,
@@ -130,13 +130,7 @@ impl Analyzer {
         let clip = cfg.clip_samples();
         let hop = ((hop_seconds as f64 * model_rate as f64).round() as u64).clamp(1, clip as u64);
         let slot_label = slot_labels(&cfg.labels);
-        let percussive = std::array::from_fn(|i| {
-            slot_label
-                .get(i)
-                .copied()
-                .flatten()
-                .is_some_and(|l| drum_note(&cfg.labels[l]).is_some())
-        });
+        let percussive = slot_label.map(|l| l.is_some_and(|i| drum_note(&cfg.labels[i]).is_some()));
         let drumish = slot_label.map(|l| l.is_some_and(|i| says_drums(&cfg.labels[i])));
         let rate = host_rate as f32;
         let (classes, steps) = (cfg.num_classes(), cfg.frame_steps().unwrap_or(0));
@@ -220,10 +214,6 @@ impl Analyzer {
         self.hit_path.is_some()
     }
 
-    pub fn tagger_model(&self) -> &std::sync::Arc<audio_mamba_engine::Model> {
-        self.tagger.model()
-    }
-
     pub fn hit_model(&self) -> Option<&std::sync::Arc<audio_mamba_engine::Model>> {
         self.hit_path.as_ref().map(|h| h.clf.model())
     }
@@ -245,25 +235,16 @@ impl Analyzer {
         self.last.silent_len = None;
     }
 
-    /// The learned tags to score from now on (the worker hands them over when the bank moves).
-    /// A tag whose embedding length is not its model's here is left out (the bank checked
-    /// the model at activation; this guards the scoring).
+    /// The learned tags to score from now on (the worker hands them over when the bank moves;
+    /// the bank has checked them against these very models).
     pub fn set_learned(&mut self, tags: [Option<LearnedTag>; LEARNED]) {
-        let tagger_dim = self.last.dim;
-        let framewise = self.tagger.model().graph().out.steps > 0;
-        let hit_dim = self
-            .hit_path
+        self.learned = tags;
+    }
+
+    fn learned_percussive(&self, j: usize) -> bool {
+        self.learned[j]
             .as_ref()
-            .map(|h| h.clf.model().graph().out.dim);
-        for (j, tag) in tags.into_iter().enumerate() {
-            let fits = tag.as_ref().is_some_and(|t| match t.kind {
-                Kind::Sustained => framewise && t.classifier.dim() == tagger_dim,
-                Kind::Percussive => Some(t.classifier.dim()) == hit_dim,
-            });
-            self.percussive[SLOTS + j] =
-                fits && tag.as_ref().is_some_and(|t| t.kind == Kind::Percussive);
-            self.learned[j] = tag.filter(|_| fits);
-        }
+            .is_some_and(|t| t.kind == Kind::Percussive)
     }
 
     /// Follows the learn controls, once per block of input before it is pushed: arming a slot
@@ -307,11 +288,6 @@ impl Analyzer {
             (false, true) => LessonPart::Heard,
             (false, false) => LessonPart::None,
         }
-    }
-
-    /// The learned slot being taught, if any.
-    pub fn teaching(&self) -> Option<usize> {
-        self.recording.as_ref().map(|r| r.slot)
     }
 
     /// Model sample (`produced`'s count) of a host position.
@@ -538,12 +514,9 @@ impl Analyzer {
                     return slot_label[i].map_or(0.0, |l| p[l]);
                 }
                 // Percussive learned rows get their hits' scores when the hits are in (`emit`).
-                match (&self.learned[i - SLOTS], emb) {
-                    (Some(tag), Some(e)) if tag.kind == Kind::Sustained => {
-                        confidence(tag.score(e), tag.threshold)
-                    }
-                    _ => 0.0,
-                }
+                emb.map_or(0.0, |e| {
+                    learned_score(&self.learned[i - SLOTS], Kind::Sustained, e)
+                })
             });
             latest = probs;
             self.items.push_back(Item {
@@ -594,16 +567,9 @@ impl Analyzer {
                     Ok(sc) => {
                         hit.level_db = sc.level_db;
                         let (slot_class, learned) = (&h.slot_class, &self.learned);
-                        hit.probs = Some(std::array::from_fn(|k| {
-                            if k < SLOTS {
-                                return slot_class[k].map_or(0.0, |c| sc.probs[c]);
-                            }
-                            match &learned[k - SLOTS] {
-                                Some(tag) if tag.kind == Kind::Percussive => {
-                                    confidence(tag.score(sc.embedding), tag.threshold)
-                                }
-                                _ => 0.0,
-                            }
+                        hit.probs = Some(std::array::from_fn(|k| match k.checked_sub(SLOTS) {
+                            None => slot_class[k].map_or(0.0, |c| sc.probs[c]),
+                            Some(j) => learned_score(&learned[j], Kind::Percussive, sc.embedding),
                         }));
                     }
                     Err(e) if result.is_ok() => result = Err(e.to_string()),
@@ -656,8 +622,8 @@ impl Analyzer {
                 r.hits_vetoed = vetoed && self.percussive[i];
             }
             // A percussive learned row shows (and sends as CC) its strongest hit's score.
-            for (j, tag) in self.learned.iter().enumerate() {
-                if tag.as_ref().is_some_and(|t| t.kind == Kind::Percussive) {
+            for j in 0..LEARNED {
+                if self.learned_percussive(j) {
                     let row = SLOTS + j;
                     item.probs[row] = self
                         .stretch_hits
@@ -740,19 +706,28 @@ impl Analyzer {
     fn rules(&self, s: &Settings) -> [Rule; ROWS] {
         std::array::from_fn(|i| {
             let (enabled, thr, note, cc) = s.tags[i];
-            let filled = match i.checked_sub(SLOTS) {
-                None => self.slot_label[i].is_some(),
-                Some(j) => self.learned[j].is_some(),
+            let (filled, percussive) = match i.checked_sub(SLOTS) {
+                None => (self.slot_label[i].is_some(), self.percussive[i]),
+                Some(j) => (self.learned[j].is_some(), self.learned_percussive(j)),
             };
             Rule {
                 enabled: enabled && filled,
                 threshold: effective_threshold(thr, s.sensitivity),
                 note,
                 cc,
-                percussive: self.percussive[i],
+                percussive,
                 hits_vetoed: false,
             }
         })
+    }
+}
+
+/// A learned row's confidence for one embedding when its tag is of `kind` (0 otherwise):
+/// percussive tags read hits, sustained ones frames.
+fn learned_score(tag: &Option<LearnedTag>, kind: Kind, embedding: &[f32]) -> f32 {
+    match tag {
+        Some(t) if t.kind == kind => confidence(t.score(embedding), t.threshold),
+        _ => 0.0,
     }
 }
 

@@ -196,8 +196,7 @@ impl EditorApp {
             self.history
                 .frames()
                 .filter(|f| f.lesson == part)
-                .map(|f| f.end - f.start)
-                .sum::<f64>()
+                .fold(0.0, |sum, f| sum + f.end - f.start)
         };
         let v = serde_json::json!({
             "tags": shown,

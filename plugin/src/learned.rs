@@ -22,6 +22,8 @@ pub const STATE_FORMAT: &str = "audio-mamba-learned-slots";
 pub const STATE_VERSION: u32 = 1;
 /// Seconds of the newest audio a lesson keeps (the editor's timeline shows as much).
 pub const LESSON_SECONDS: f64 = 30.0;
+const NO_HIT_MODEL: &str =
+    "a percussive tag needs the hit model, which this instance has not loaded";
 
 /// The kind of tag a slot learns: chosen, or from the marks (`learn::kind_for`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,9 +341,9 @@ pub struct Lesson {
 
 /// The models a lesson can be learned with: the instance's own.
 #[derive(Clone)]
-pub struct Teachers {
-    pub tagger: Arc<Model>,
-    pub hits: Option<Arc<Model>>,
+struct Teachers {
+    tagger: Arc<Model>,
+    hits: Option<Arc<Model>>,
 }
 
 impl Teachers {
@@ -349,33 +351,35 @@ impl Teachers {
     /// model, a sustained one the tagger, each the very file it was learned on.
     fn cannot_score(&self, tag: &LearnedTag) -> Option<String> {
         match (tag.kind, &self.hits) {
-            (Kind::Percussive, None) => {
-                Some("needs the hit model, which this instance has not loaded".into())
-            }
+            (Kind::Percussive, None) => Some(NO_HIT_MODEL.into()),
             (Kind::Percussive, Some(h)) => tag.check_model(h).err().map(|e| e.to_string()),
             (Kind::Sustained, _) => tag.check_model(&self.tagger).err().map(|e| e.to_string()),
         }
     }
 }
 
-/// Learns `lesson` into its slot (on the calling thread). A failed lesson leaves the slot's
-/// tag as it was and says why in the slot's news.
-pub fn learn_lesson(bank: &LearnedBank, lesson: &Lesson, teachers: &Teachers) {
+/// Learns `lesson` into its slot (on the calling thread) with the models `check_models` was
+/// given. A failed lesson leaves the slot's tag as it was and says why in the slot's news.
+pub fn learn_lesson(bank: &LearnedBank, lesson: &Lesson) {
     let j = lesson.slot;
-    let (name, choice) = {
+    let (name, choice, teachers) = {
         let mut g = bank.lock();
         g.slots[j].learning = true;
         g.slots[j].news = "learning...".into();
-        (g.slots[j].title(j), g.slots[j].kind)
+        (g.slots[j].title(j), g.slots[j].kind, g.models.clone())
     };
     bank.changed();
+    let Some(teachers) = teachers else {
+        bank.report(j, "not learned: the instance has no model yet");
+        return;
+    };
     let kind = match choice {
         KindChoice::Percussive => Kind::Percussive,
         KindChoice::Sustained => Kind::Sustained,
         KindChoice::Auto => learn::kind_for(&lesson.positives),
     };
     let began = std::time::Instant::now();
-    let result = embedder(kind, teachers).and_then(|mut e| {
+    let result = embedder(kind, &teachers).and_then(|mut e| {
         let m = Material {
             name: "the lesson".into(),
             samples: &lesson.audio,
@@ -418,9 +422,7 @@ fn embedder(kind: Kind, t: &Teachers) -> Result<Embedder, learn::LearnError> {
         // One thread: the worker and the host's other plugins need the rest.
         Kind::Percussive => match &t.hits {
             Some(h) => Embedder::percussive(h.clone(), 1, BackendChoice::Cpu),
-            None => Err(learn::LearnError::Model(
-                "a percussive tag needs the hit model, which this instance has not loaded".into(),
-            )),
+            None => Err(learn::LearnError::Model(NO_HIT_MODEL.into())),
         },
         Kind::Sustained => Embedder::sustained(t.tagger.clone(), 1, BackendChoice::Cpu),
     }

@@ -5,7 +5,7 @@
 use crate::analyzer::{Analyzer, Sessions, Settings};
 use crate::events::Event;
 use crate::feed::FeedRx;
-use crate::learned::{self, Lesson, Teachers};
+use crate::learned::{self, Lesson};
 use crate::params::PluginParams;
 use crate::status::Status;
 use rtrb::Producer;
@@ -162,14 +162,10 @@ fn run(
     let mut backlog: Vec<Event> = Vec::with_capacity(1024);
     let bank = &params.learned_tags;
     let mut bank_seen = None;
-    let teachers = Teachers {
-        tagger: an.tagger_model().clone(),
-        hits: an.hit_model().cloned(),
-    };
     while !shared.stop.load(Ordering::Acquire) {
         let s = settings(params);
         if let Some(lesson) = an.learn_control(s.learn_into, s.learn_mark) {
-            teach(lesson, &params.learned_tags, &teachers, offline);
+            teach(lesson, bank, offline);
         }
         if bank_seen != Some(bank.generation()) {
             bank_seen = Some(bank.generation());
@@ -239,15 +235,13 @@ fn run(
 /// Learns a lesson on a thread of its own, so the analysis goes on meanwhile; an offline
 /// render waits for it (the audio thread is waiting for this worker anyway), so a bounce
 /// that teaches a tag gives the same notes every time.
-fn teach(lesson: Lesson, bank: &learned::LearnedBank, teachers: &Teachers, offline: bool) {
+fn teach(lesson: Lesson, bank: &learned::LearnedBank, offline: bool) {
     let lesson_slot = lesson.slot;
-    let (bank2, teachers) = (bank.clone(), teachers.clone());
+    let bank2 = bank.clone();
     let job = std::thread::Builder::new()
         .name("audio-mamba-learn".into())
         .spawn(move || {
-            let learnt = catch_unwind(AssertUnwindSafe(|| {
-                learned::learn_lesson(&bank2, &lesson, &teachers)
-            }));
+            let learnt = catch_unwind(AssertUnwindSafe(|| learned::learn_lesson(&bank2, &lesson)));
             if learnt.is_err() {
                 bank2.report(
                     lesson.slot,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::events::Msg;
-use crate::learned::{learn_lesson, LearnedBank, Teachers};
+use crate::learned::{learn_lesson, LearnedBank};
 use crate::params::PluginParams;
 use crate::worker::settings;
 use audio_mamba_engine::BackendChoice;
@@ -22,28 +22,26 @@ struct Rig {
     s: Settings,
     pos: u64,
     events: Vec<Event>,
-    teachers: Teachers,
     bank: LearnedBank,
 }
 
 impl Rig {
     fn new() -> Self {
-        let teachers = Teachers {
-            tagger: tagger(),
-            hits: Some(hit_model()),
-        };
-        let session = Session::new(teachers.tagger.clone(), 1, BackendChoice::Cpu, 1).unwrap();
+        let (tagger, hits) = (tagger(), hit_model());
+        let session = Session::new(tagger.clone(), 1, BackendChoice::Cpu, 1).unwrap();
         let mut an = Analyzer::new(session, RATE, 0.25).unwrap();
-        let clf = HitClassifier::new(hit_model(), 1, BackendChoice::Cpu).unwrap();
+        let clf = HitClassifier::new(hits.clone(), 1, BackendChoice::Cpu).unwrap();
         an.set_hit_classifier(clf).unwrap();
-        let s = settings(&PluginParams::new(&teachers.tagger.config().labels));
+        let s = settings(&PluginParams::new(&tagger.config().labels));
+        // As at activation: the bank learns with the instance's models.
+        let bank = LearnedBank::default();
+        bank.check_models(&tagger, Some(&hits));
         Self {
             an,
             s,
             pos: 0,
             events: Vec::new(),
-            teachers,
-            bank: LearnedBank::default(),
+            bank,
         }
     }
 
@@ -75,8 +73,8 @@ impl Rig {
     fn learn(&mut self) {
         let lesson = self.an.learn_control(None, false).expect("the lesson");
         assert_eq!(lesson.slot, 0);
-        assert_eq!(lesson.rate, self.teachers.tagger.config().sample_rate());
-        learn_lesson(&self.bank, &lesson, &self.teachers);
+        assert_eq!(lesson.rate, tagger().config().sample_rate());
+        learn_lesson(&self.bank, &lesson);
         self.an.set_learned(self.bank.usable());
     }
 
