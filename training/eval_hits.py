@@ -21,7 +21,7 @@ import torch
 
 from audiomamba.config import Config
 from audiomamba.model import AudioMamba
-from data_pipeline.hits import HIT_CLASSES, HitSampler, energy_onsets
+from data_pipeline.hits import DETECTORS, HIT_CLASSES, HitSampler, energy_onsets
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
 
@@ -104,7 +104,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
     ap.add_argument("--config", default="configs/hits.json", help="for checkpoints whose config lacks `onset`")
+    ap.add_argument("--detector", choices=sorted(DETECTORS), default="energy",
+                    help="the onsets' Python rule: energy (the whole signal) or banded (also a kick and a hat band, as the plugin's default)")
     a = ap.parse_args()
+    global energy_onsets
+    energy_onsets = DETECTORS[a.detector]
     torch.set_num_threads(1)
     model = load_model(a.checkpoint, a.config)
     items = load_items(a.items)
@@ -132,7 +136,7 @@ def main():
         for c, r in rows.items():
             print(f"  {c:12s} P {r['P']:.3f} R {r['R']:.3f} F {r['F']:.3f}  ({r['true']} hits, {r['predicted']} predicted)")
     if a.json:
-        json.dump({"checkpoint": a.checkpoint, "items": a.items, "patterns": n, "tolerance_s": TOL_S,
+        json.dump({"checkpoint": a.checkpoint, "items": a.items, "detector": a.detector, "patterns": n, "tolerance_s": TOL_S,
                    **report}, open(a.json, "w"), indent=1)
 
 

@@ -94,7 +94,7 @@ def main():
     ap.add_argument("--examples", required=True, help="`amtag tag examples --json --top 100` output")
     ap.add_argument("--previous", help="the card being replaced (its per-class AP is the 'today' column)")
     ap.add_argument("--train-items", required=True, help="comma-separated item files the run mixed from")
-    ap.add_argument("--hits-eval", required=True, help="eval_hits.py --json output on the test split")
+    ap.add_argument("--hits-eval", required=True, help="eval_kits_amtag.py --json output on the test split")
     ap.add_argument("--hits-amtag", required=True, help="eval_hits_amtag.py --json output on the test split")
     ap.add_argument("--hits-bench", required=True, help="`amtag bench --config HITS_MODEL --threads 1` JSON line")
     ap.add_argument("--hits-log", required=True, help="train_hits.py log of the shipped hit model")
@@ -258,7 +258,7 @@ def main():
                   "of everything else (no hit), with the online mixer's accompaniment, rooms and retuning: "
                   "`training/train_hits.py`.") + "\n")
     w(f"Drum transcription on the {he['patterns']} rendered patterns of the held-out test kits "
-      f"(`eval_hits.py`: 20 ms, each true hit matched once; onsets by the detector, classes by the model):\n")
+      f"(`eval_kits_amtag.py`: the renders through `amtag hits`, the plugin's onset detector and the hit model; 20 ms, each true hit matched once):\n")
     w("| class | F, drums alone | P | R | F, with accompaniment | P | R | aim (alone / with) |")
     w("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for c in ("Bass drum", "Snare drum", "Hi-hat", "Cymbal", "Rimshot", "Clapping", "Cowbell", "Tambourine"):

@@ -49,8 +49,8 @@ def kits(items_path: str, bands: bool = False) -> dict:
                 "onsets_near_no_hit_per_s": round(d["stray"] / d["seconds"], 2)} for s, d in acc.items()}
 
 
-def clips(manifest: str, root: str, amtag: str, hit_model: str, veto: float) -> dict:
-    cl = sweep_amtag(manifest, root, amtag, hit_model, veto)
+def clips(manifest: str, root: str, amtag: str, hit_model: str, veto: float, onsets: str) -> dict:
+    cl = sweep_amtag(manifest, root, amtag, hit_model, veto, onsets=onsets)
     return {c: ceiling(sum(match(x["times"], x["truth"][c]) for x in cl), sum(len(x["truth"][c]) for x in cl))
             for c in MAIN}
 
@@ -63,12 +63,13 @@ def main():
     ap.add_argument("--amtag", default="../target/release/amtag")
     ap.add_argument("--hit-model", default="../weights/audio-mamba-hits.safetensors")
     ap.add_argument("--veto", type=float, default=0.0)
-    ap.add_argument("--bands", action="store_true", help="kit renders with the candidate banded detector")
+    ap.add_argument("--bands", action="store_true", help="kit renders with the banded detector's Python rule")
+    ap.add_argument("--onsets", default="banded", choices=["banded", "broadband"], help="amtag's detector (--manifest)")
     a = ap.parse_args()
     if a.items:
         print(json.dumps({"kit renders": kits(a.items, a.bands), "detector": "banded" if a.bands else "shipped"}, indent=1))
     if a.manifest:
-        print(json.dumps({"clips": clips(a.manifest, a.root, a.amtag, a.hit_model, a.veto)}, indent=1))
+        print(json.dumps({"clips": clips(a.manifest, a.root, a.amtag, a.hit_model, a.veto, a.onsets)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 # amtag with the new weights embedded and regenerates weights/README.md. Run it with the
 # training stopped (two free cores), from training/; each step's duration goes to the log.
 #
-#   ./ship_tagger.sh                 # NAME=plugin29-m, veto 0.7 (engine DRUM_VETO)
+#   ./ship_tagger.sh                 # NAME=plugin29-m, veto 0.8 (engine DRUM_VETO)
 #   LIMIT=20 OUT=/tmp/ship-dry ./ship_tagger.sh   # a dry run on 20 clips that ships nothing
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +12,7 @@ NAME=${NAME:-plugin29-m}
 R=runs/$NAME
 LIMIT=${LIMIT:-0}
 OUT=${OUT:-$R}
-VETO=${VETO:-0.7}
+VETO=${VETO:-0.8}
 # The hit model shipped in weights/ (its test scores and log are in checkpoints/).
 HITS=${HITS:-hits-v3}
 DATA=../data
@@ -53,4 +53,4 @@ step python3 model_card.py --run "$R" --eval "$OUT/test_torch_amtag.json" --yamn
 # Whether the veto level (engine DRUM_VETO) still fits the new tagger: checked on validation,
 # after the card, for the next ship.
 step python3 eval_hits_amtag.py --manifest $DATA/manifest_validation.jsonl --root $DATA --amtag $A \
-  --levels 0,0.3,0.4,0.5,0.6,0.7 --json "$OUT/hits_veto_validation.json"
+  --levels 0,0.5,0.6,0.7,0.8,0.9 --json "$OUT/hits_veto_validation.json"

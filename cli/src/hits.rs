@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use audio_mamba_engine::hits::{gm_drum_note, hit_velocity, says_drums, HitClassifier, DRUM_VETO};
-use audio_mamba_engine::onset::onsets_of;
+use audio_mamba_engine::onset::{onsets_of, Onsets};
 use audio_mamba_engine::resample::resample_mono;
 use audio_mamba_engine::{Label, Session};
 use midly::num::{u15, u24, u28, u4, u7};
@@ -40,15 +40,15 @@ pub struct FileHits {
     pub vetoed: usize,
 }
 
-/// Onsets of `samples` (mono, at `rate`), each classified. `sensitivity` is the onset
-/// detector's (0..1, 0.5 neutral), `threshold` the class probability that counts. With a
+/// Onsets of `samples` (mono, at `rate`), each classified. `detector` is the onset detector's
+/// sensitivity (0..1, 0.5 neutral) and kind, `threshold` the class probability that counts. With a
 /// `tagger`, hits where its frame says no drums (the plugin's rule, `DRUM_VETO`) are dropped.
 pub fn find_hits(
     clf: &mut HitClassifier,
     tagger: Option<&mut Session>,
     samples: &[f32],
     rate: u32,
-    sensitivity: f32,
+    (sensitivity, detector): (f32, Onsets),
     threshold: f32,
 ) -> Result<FileHits> {
     let drum_frames = match tagger {
@@ -57,7 +57,7 @@ pub fn find_hits(
     };
     let model_rate = clf.rate();
     let audio = resample_mono(samples, rate, model_rate)?;
-    let onsets = onsets_of(samples, rate, sensitivity);
+    let onsets = onsets_of(samples, rate, sensitivity, detector);
     let labels: Vec<Label> = clf.model().config().labels.clone();
     let mut hits = Vec::new();
     let mut vetoed = 0;

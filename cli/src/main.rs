@@ -8,6 +8,7 @@ mod tag;
 use amtag::audio;
 use anyhow::{anyhow, bail, Context, Result};
 use audio_mamba_engine::learn::Kind;
+use audio_mamba_engine::onset::Onsets;
 use audio_mamba_engine::{BackendChoice, Model, Session};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -102,6 +103,10 @@ enum Cmd {
         /// Onset sensitivity, 0..1 (0.5 neutral; higher finds softer hits).
         #[arg(long, default_value_t = 0.5)]
         sensitivity: f32,
+        /// Onset detector: banded (the plugin's: also a kick band and a hat band, which find
+        /// hits under accompaniment) or broadband (the whole signal only: fewer onsets).
+        #[arg(long, value_enum, default_value_t = OnsetsArg::Banded)]
+        onsets: OnsetsArg,
         /// One JSON object per file on stdout.
         #[arg(long)]
         json: bool,
@@ -217,6 +222,7 @@ fn main() {
             model,
             threshold,
             sensitivity,
+            onsets,
             json,
             midi,
             backend,
@@ -226,6 +232,7 @@ fn main() {
             let opts = HitsOptions {
                 threshold,
                 sensitivity,
+                onsets: onsets.into(),
                 json,
                 midi: midi.as_deref(),
                 backend: b,
@@ -491,9 +498,25 @@ fn run_tag(
     Ok(())
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnsetsArg {
+    Banded,
+    Broadband,
+}
+
+impl From<OnsetsArg> for Onsets {
+    fn from(a: OnsetsArg) -> Self {
+        match a {
+            OnsetsArg::Banded => Onsets::Banded,
+            OnsetsArg::Broadband => Onsets::Broadband,
+        }
+    }
+}
+
 struct HitsOptions<'a> {
     threshold: f32,
     sensitivity: f32,
+    onsets: Onsets,
     json: bool,
     midi: Option<&'a Path>,
     backend: BackendChoice,
@@ -535,7 +558,7 @@ fn run_hits(inputs: &[PathBuf], model: Option<&Path>, o: &HitsOptions) -> Result
                 tagger.as_mut(),
                 &d.samples,
                 d.sample_rate,
-                sensitivity,
+                (sensitivity, o.onsets),
                 threshold,
             )
         });

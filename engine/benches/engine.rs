@@ -1,11 +1,13 @@
 //! Criterion benches: front end, selective scan, whole model (Nano, Micro, Tiny; 1 and 2
-//! threads) on a 10 s window, and Nano's cost over 2.5-40 s windows (must grow linearly).
+//! threads) on a 10 s window, Nano's cost over 2.5-40 s windows (must grow linearly), and the
+//! onset detector on a second of 48 kHz audio (whole signal, and banded).
 //! Run: `cargo bench -p audio-mamba-engine --bench engine`. Results: BENCHMARKS.md.
 
 use audio_mamba_engine::config::{FrontendConfig, ModelConfig};
 use audio_mamba_engine::frontend::{Bn0, Frontend};
 use audio_mamba_engine::kernels::par::Par;
 use audio_mamba_engine::kernels::scan::{ss2d_scan, ScanDims, ScanInputs, ScanParams};
+use audio_mamba_engine::onset::{OnsetDetector, Onsets};
 use audio_mamba_engine::{Model, Session};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
@@ -124,5 +126,19 @@ fn scaling(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, frontend, scan, models, scaling);
+fn onsets(c: &mut Criterion) {
+    let x = wave(48_000);
+    for (name, kind) in [("broadband", Onsets::Broadband), ("banded", Onsets::Banded)] {
+        let mut det = OnsetDetector::with(48_000.0, kind);
+        let mut found = Vec::with_capacity(64);
+        c.bench_function(&format!("onset/{name}_1s_48k"), |b| {
+            b.iter(|| {
+                found.clear();
+                det.push(&x, &mut found);
+            })
+        });
+    }
+}
+
+criterion_group!(benches, frontend, scan, models, scaling, onsets);
 criterion_main!(benches);

@@ -4,7 +4,7 @@
 
 use super::{Kind, LearnError};
 use crate::hits::{peak_db, HitClassifier};
-use crate::onset::onsets_of;
+use crate::onset::{onsets_of, Onsets};
 use crate::resample::resample_mono;
 use crate::session::window_starts;
 use crate::{BackendChoice, Model, Session};
@@ -94,7 +94,7 @@ impl Embedder {
                 let model_rate = hits.rate();
                 let audio = resample_mono(samples, rate, model_rate)?;
                 let mut out = Vec::new();
-                for o in onsets_of(samples, rate, *sensitivity) {
+                for o in onsets_of(samples, rate, *sensitivity, Onsets::default()) {
                     let m = (o as f64 * model_rate as f64 / rate as f64).round() as usize;
                     let t = o as f64 / rate as f64;
                     let scores = hits.classify(&audio, m)?;

