@@ -28,10 +28,8 @@ const FLOOR: f32 = 1e-5;
 /// the low band of a noise floor or a room's rumble swings by itself (in white noise, up to 3%
 /// of the whole in a 1.5 ms frame, where a kick's low band holds a third or more); hats are
 /// quieter against a mix but their band is steadier.
-const BANDS: [(Type<f64>, f64, f32); 2] = [
-    (Type::LowPass, 150.0, 0.1),
-    (Type::HighPass, 6000.0, 0.01),
-];
+const BANDS: [(Type<f64>, f64, f32); 2] =
+    [(Type::LowPass, 150.0, 0.1), (Type::HighPass, 6000.0, 0.01)];
 const BUTTERWORTH_4_Q: [f64; 2] = [0.541_196_1, 1.306_563];
 
 /// Which signals the detector watches.
@@ -92,7 +90,14 @@ impl Rise {
 
     /// Closes the frame that ends at stream position `end`; the onset of a rise in it whose
     /// energy is above `floor`.
-    fn end_frame(&mut self, frame: usize, seen: u64, ratio: f32, end: u64, floor: f32) -> Option<u64> {
+    fn end_frame(
+        &mut self,
+        frame: usize,
+        seen: u64,
+        ratio: f32,
+        end: u64,
+        floor: f32,
+    ) -> Option<u64> {
         let f = frame as f32;
         let e = (self.acc.0 / f, self.acc.1 / f);
         self.acc = (0.0, 0.0);
@@ -113,7 +118,11 @@ impl Rise {
         if !plain && !bright {
             return None;
         }
-        Some(refine(frame, end, if bright { &self.dhist } else { &self.hist }))
+        Some(refine(
+            frame,
+            end,
+            if bright { &self.dhist } else { &self.hist },
+        ))
     }
 }
 

@@ -31,7 +31,10 @@ fn finds_drum_hits_within_a_millisecond() {
             assert_eq!(found.len(), hits.len(), "{onsets:?} rate {rate}: {found:?}");
             for (&f, &(h, _)) in found.iter().zip(&hits) {
                 let err = ms_error(f, h, rate);
-                assert!(err < 1.0, "{onsets:?} rate {rate}: onset {f} vs {h} ({err} ms)");
+                assert!(
+                    err < 1.0,
+                    "{onsets:?} rate {rate}: onset {f} vs {h} ({err} ms)"
+                );
             }
         }
     }
@@ -65,7 +68,10 @@ fn sensitivity_changes_what_counts() {
         // At the highest sensitivity a band's rise of 1.5x also finds swings of the noise
         // (banded: 3 onsets); the first is the step.
         let steps = found(1.0);
-        assert!(matches!(steps.first(), Some(&o) if o.abs_diff(24_000) < 200), "{onsets:?}: {steps:?}");
+        assert!(
+            matches!(steps.first(), Some(&o) if o.abs_diff(24_000) < 200),
+            "{onsets:?}: {steps:?}"
+        );
         assert!(steps.len() <= 3, "{onsets:?}: {steps:?}");
     }
 }
@@ -103,7 +109,11 @@ fn banded_onsets_find_kicks_and_hats_under_a_bed() {
         let (x, hits) = under_a_bed(rate);
         let whole = onsets_of(&x, rate as u32, 0.5, Onsets::Broadband);
         let banded = onsets_of(&x, rate as u32, 0.5, Onsets::Banded);
-        eprintln!("rate {rate}: the whole signal finds {} of {}", whole.len(), hits.len());
+        eprintln!(
+            "rate {rate}: the whole signal finds {} of {}",
+            whole.len(),
+            hits.len()
+        );
         // The whole signal's rise misses many of them: what the bands are for.
         assert!(whole.len() <= hits.len() * 3 / 4, "rate {rate}: {whole:?}");
         assert_eq!(banded.len(), hits.len(), "rate {rate}: {banded:?}");
