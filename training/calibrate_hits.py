@@ -29,14 +29,16 @@ import argparse
 import json
 import math
 import os
+import tempfile
 
 import numpy as np
+import soundfile as sf
 import torch
 
-from data_pipeline.hits import HIT_CLASSES
+from data_pipeline.hits import HIT_CLASSES, energy_onsets
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
-from eval_hits_amtag import DRUMISH, amtag_hits_and_frames, frame_drum_p
+from eval_hits_amtag import DRUMISH, amtag_hits_and_frames, frame_drum_p, run_json_lines
 from eval_hits import kit_patterns, load_model, match, onset_probs, true_onsets
 
 GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
@@ -54,11 +56,11 @@ def counts_at(times, probs, truth, t):
     return match(pred, truth), len(pred), len(truth)
 
 
-def sweep(model, items, seed=0):
+def sweep(model, items, seed=0, detector=energy_onsets):
     """counts[setting][class] = array [len(GRID), 3] of (tp, predicted, true) per threshold."""
     counts = {}
     for setting, x, sr, it in kit_patterns(items, seed):
-        onsets, p = onset_probs(model, x, sr)
+        onsets, p = onset_probs(model, x, sr, detector)
         per = counts.setdefault(setting, {c: np.zeros((len(GRID), 3), np.int64) for c in HIT_CLASSES})
         for k, cls in enumerate(HIT_CLASSES):
             truth = true_onsets(it, cls)
@@ -85,6 +87,37 @@ def sweep_amtag(manifest, root, amtag, hit_model, veto, limit=0, onsets="banded"
                       "probs": np.array([[{k["label"]: k["probability"] for k in h["classes"]}.get(c, 0.0)
                                           for c in HIT_CLASSES] for h in kept], np.float32).reshape(-1, len(HIT_CLASSES))})
     return clips
+
+
+def amtag_kit_hits(items, amtag: str, hit_model: str, onsets: str):
+    """Each kit render (setting, item) and its hits from `amtag hits --no-veto`, every class
+    probability from GRID[0] up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        renders = []
+        for k, (setting, x, sr, it) in enumerate(kit_patterns(items, 0)):
+            path = os.path.join(tmp, f"{k:04d}.wav")
+            sf.write(path, x, sr, subtype="FLOAT")
+            renders.append((setting, path, it))
+        cmd = [amtag, "hits", "--json", "--no-veto", "--onsets", onsets, "--model", hit_model,
+               "--threshold", str(GRID[0])]
+        found = {os.path.abspath(d["file"]): d for d in run_json_lines(cmd + [p for _, p, _ in renders])}
+    return [(setting, it, found[os.path.abspath(path)]["hits"]) for setting, path, it in renders]
+
+
+def kit_sweep(items, amtag: str, hit_model: str, onsets: str):
+    """sweep's counts through the shipped path (`amtag hits --no-veto` on the kit renders), and
+    the number of patterns."""
+    counts: dict = {}
+    renders = amtag_kit_hits(items, amtag, hit_model, onsets)
+    for setting, it, hits in renders:
+        per = counts.setdefault(setting, {c: np.zeros((len(GRID), 3), np.int64) for c in HIT_CLASSES})
+        times = [h["time_s"] for h in hits]
+        for c in HIT_CLASSES:
+            probs = [next((k["probability"] for k in h["classes"] if k["label"] == c), 0.0) for h in hits]
+            truth = true_onsets(it, c)
+            for g, t in enumerate(GRID):
+                per[c][g] += counts_at(times, probs, truth, t)
+    return counts, sum(1 for setting, _, _ in renders if setting == "drums alone")
 
 
 def clip_counts(clips):
@@ -166,8 +199,7 @@ def main():
         if a.items:
             # The kit renders through the same path too: thresholds that serve full mixtures
             # and a kit alone or under accompaniment (each setting weighs the same).
-            from eval_kits_amtag import kit_sweep
-            counts.update(kit_sweep(load_items(a.items), a.amtag, a.hit_model, a.onsets))
+            counts.update(kit_sweep(load_items(a.items), a.amtag, a.hit_model, a.onsets)[0])
     else:
         counts = sweep(model, load_items(a.items))
     res = choose(counts)

@@ -25,9 +25,7 @@ MAIN = ("Bass drum", "Snare drum", "Hi-hat")
 
 
 def compare(items, checkpoint: str, detector: str) -> dict:
-    # eval_hits finds its onsets through this name; the sweep is otherwise calibrate_hits'.
-    eval_hits.energy_onsets = DETECTORS[detector]
-    counts = sweep(eval_hits.load_model(checkpoint), items)
+    counts = sweep(eval_hits.load_model(checkpoint), items, detector=DETECTORS[detector])
     chosen = choose(counts)
     half = int(np.argmin(np.abs(GRID - 0.5)))
     out = {"checkpoint": checkpoint, "detector": detector,

@@ -45,18 +45,18 @@ def match(pred, truth, tol=TOL_S):
 
 
 @torch.no_grad()
-def onset_probs(model, x, sr):
+def onset_probs(model, x, sr, detector=energy_onsets):
     """The detector's onsets in x and the model's class probabilities at each, [onsets, classes]."""
     cut = HitSampler(None, window_s=model.config.clip_samples / sr, pre_s=model.config.onset_pre_seconds)  # the training windows
-    onsets = energy_onsets(x, sr)
+    onsets = detector(x, sr)
     if not onsets:
         return onsets, np.zeros((0, len(HIT_CLASSES)), np.float32)
     wins = np.stack([cut._window(x, t) for t in onsets])
     return onsets, torch.sigmoid(model(torch.from_numpy(wins))["clip_logits"]).numpy()
 
 
-def transcribe(model, x, sr, threshold=0.5):
-    onsets, p = onset_probs(model, x, sr)
+def transcribe(model, x, sr, threshold=0.5, detector=energy_onsets):
+    onsets, p = onset_probs(model, x, sr, detector)
     return {c: [t for t, pk in zip(onsets, p[:, k]) if pk >= threshold] for k, c in enumerate(HIT_CLASSES)}
 
 
@@ -107,8 +107,6 @@ def main():
     ap.add_argument("--detector", choices=sorted(DETECTORS), default="energy",
                     help="the onsets' Python rule: energy (the whole signal) or banded (also a kick and a hat band, as the plugin's default)")
     a = ap.parse_args()
-    global energy_onsets
-    energy_onsets = DETECTORS[a.detector]
     torch.set_num_threads(1)
     model = load_model(a.checkpoint, a.config)
     items = load_items(a.items)
@@ -116,7 +114,7 @@ def main():
     for setting, x, sr, it in kit_patterns(items, a.seed):
         cnt = by_setting.setdefault(setting, {c: [0, 0, 0] for c in HIT_CLASSES})  # tp, predicted, true
         n += setting == "drums alone"
-        pred = transcribe(model, x, sr)
+        pred = transcribe(model, x, sr, detector=DETECTORS[a.detector])
         for cls in HIT_CLASSES:
             truth = true_onsets(it, cls)
             cnt[cls][0] += match(pred[cls], truth)

@@ -12,63 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 
 import numpy as np
-import soundfile as sf
 
-from calibrate_hits import GRID, counts_at, f_measure
+from calibrate_hits import GRID, f_measure, kit_sweep
 from data_pipeline.hits import HIT_CLASSES
 from data_pipeline.online import load_items
-from eval_hits import kit_patterns, match, true_onsets
-from eval_hits_amtag import run_json_lines
-
-
-def amtag_kit_hits(items, amtag: str, hit_model: str, onsets: str, threshold: float):
-    """Each kit render (setting, item) and its hits from `amtag hits --no-veto` at `threshold`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        renders = []
-        for k, (setting, x, sr, it) in enumerate(kit_patterns(items, 0)):
-            path = os.path.join(tmp, f"{k:04d}.wav")
-            sf.write(path, x, sr, subtype="FLOAT")
-            renders.append((setting, path, it))
-        cmd = [amtag, "hits", "--json", "--no-veto", "--onsets", onsets, "--model", hit_model,
-               "--threshold", str(threshold)]
-        found = {os.path.abspath(d["file"]): d for d in run_json_lines(cmd + [p for _, p, _ in renders])}
-    return [(setting, it, found[os.path.abspath(path)]["hits"]) for setting, path, it in renders]
-
-
-def kit_sweep(items, amtag: str, hit_model: str, onsets: str) -> dict:
-    """counts[setting][class] = array [len(GRID), 3] of (tp, predicted, true) per threshold, as
-    calibrate_hits.sweep gives, through the shipped path."""
-    counts: dict = {}
-    for setting, it, hits in amtag_kit_hits(items, amtag, hit_model, onsets, float(GRID[0])):
-        per = counts.setdefault(setting, {c: np.zeros((len(GRID), 3), np.int64) for c in HIT_CLASSES})
-        times = [h["time_s"] for h in hits]
-        for c in HIT_CLASSES:
-            probs = [next((k["probability"] for k in h["classes"] if k["label"] == c), 0.0) for h in hits]
-            truth = true_onsets(it, c)
-            for g, t in enumerate(GRID):
-                per[c][g] += counts_at(times, probs, truth, t)
-    return counts
 
 
 def score(items, amtag: str, hit_model: str, onsets: str) -> dict:
-    counts: dict = {}
-    renders = amtag_kit_hits(items, amtag, hit_model, onsets, 0.5)
-    patterns = sum(1 for setting, _, _ in renders if setting == "drums alone")
-    for setting, it, hits in renders:
-        per = counts.setdefault(setting, {c: [0, 0, 0] for c in HIT_CLASSES})
-        for c in HIT_CLASSES:
-            pred = [h["time_s"] for h in hits if any(k["label"] == c for k in h["classes"])]
-            truth = true_onsets(it, c)
-            per[c][0] += match(pred, truth)
-            per[c][1] += len(pred)
-            per[c][2] += len(truth)
-    return {"patterns": patterns, **{s: {c: {"F": round(f_measure(*v), 4), "P": round(v[0] / max(v[1], 1), 4), "R": round(v[0] / max(v[2], 1), 4),
-                    "true": v[2], "predicted": v[1]} for c, v in per.items() if v[2] or v[1]}
-            for s, per in counts.items()}}
+    """Per setting and class: F, P, R, true and predicted hits at the hit model's 0.5."""
+    counts, patterns = kit_sweep(items, amtag, hit_model, onsets)
+    half = int(np.argmin(np.abs(GRID - 0.5)))
+    row = lambda v: {"F": round(f_measure(*v), 4), "P": round(v[0] / max(v[1], 1), 4),  # noqa: E731
+                     "R": round(v[0] / max(v[2], 1), 4), "true": int(v[2]), "predicted": int(v[1])}
+    return {"patterns": patterns, **{s: {c: row(per[c][half]) for c in HIT_CLASSES if per[c][half][1] or per[c][half][2]}
+                                     for s, per in counts.items()}}
 
 
 def main():

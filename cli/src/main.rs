@@ -105,8 +105,8 @@ enum Cmd {
         sensitivity: f32,
         /// Onset detector: banded (the plugin's: also a kick band and a hat band, which find
         /// hits under accompaniment) or broadband (the whole signal only: fewer onsets).
-        #[arg(long, value_enum, default_value_t = OnsetsArg::Banded)]
-        onsets: OnsetsArg,
+        #[arg(long, default_value = "banded")]
+        onsets: Onsets,
         /// One JSON object per file on stdout.
         #[arg(long)]
         json: bool,
@@ -232,7 +232,7 @@ fn main() {
             let opts = HitsOptions {
                 threshold,
                 sensitivity,
-                onsets: onsets.into(),
+                onsets,
                 json,
                 midi: midi.as_deref(),
                 backend: b,
@@ -496,21 +496,6 @@ fn run_tag(
         );
     }
     Ok(())
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OnsetsArg {
-    Banded,
-    Broadband,
-}
-
-impl From<OnsetsArg> for Onsets {
-    fn from(a: OnsetsArg) -> Self {
-        match a {
-            OnsetsArg::Banded => Onsets::Banded,
-            OnsetsArg::Broadband => Onsets::Broadband,
-        }
-    }
 }
 
 struct HitsOptions<'a> {

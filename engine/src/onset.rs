@@ -42,6 +42,19 @@ pub enum Onsets {
     Banded,
 }
 
+impl std::str::FromStr for Onsets {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "banded" => Ok(Self::Banded),
+            "broadband" => Ok(Self::Broadband),
+            other => Err(format!(
+                "unknown onset detector `{other}` (banded or broadband)"
+            )),
+        }
+    }
+}
+
 /// The rise rule on one signal.
 struct Rise {
     /// Last `KEEP * frame` samples, ring indexed by stream position.
@@ -71,6 +84,11 @@ impl Rise {
             scale,
             against_peak,
         }
+    }
+
+    /// Energy of the frame last closed.
+    fn last_energy(&self) -> f32 {
+        self.energy[KEEP - 1].0
     }
 
     fn clear(&mut self) {
@@ -263,8 +281,8 @@ impl OnsetDetector {
         self.frames_seen += 1;
         let (frame, seen, ratio, end) = (self.frame, self.frames_seen, self.ratio, self.pos);
         // Every rule closes its frame (their histories move on); the earliest rise counts.
-        let whole_energy = self.whole.acc.0 / frame as f32;
         let mut onset = self.whole.end_frame(frame, seen, ratio, end, FLOOR);
+        let whole_energy = self.whole.last_energy();
         for b in &mut self.bands {
             let floor = FLOOR.max(b.share * whole_energy);
             if let Some(o) = b.rise.end_frame(frame, seen, ratio, end, floor) {
