@@ -127,6 +127,10 @@ fn bad_input_gets_a_clear_error() {
     ]);
     assert!(!ok && err.contains("one input"), "{err}");
 
+    let good_path = good.to_str().unwrap();
+    let (ok, _, err) = amtag(&["hits", good_path, "--model", m, "--onsets", "bands"]);
+    assert!(!ok && err.contains("banded or broadband"), "{err}");
+
     let tagger =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/golden-a.safetensors");
     let (ok, _, err) = amtag(&[
