@@ -300,13 +300,22 @@ impl OnsetDetector {
 
 /// Every onset of a whole recording (`samples` mono at `rate`), as the plugin finds them in a
 /// stream: what `amtag hits` and learned percussive tags read.
+///
+/// A recording starts after silence: the detector hears a lead of silence first, so a hit on
+/// the first sample (a loop's downbeat) counts. A stream (the plugin after a transport jump)
+/// starts mid-sound instead and has no such lead.
 pub fn onsets_of(samples: &[f32], rate: u32, sensitivity: f32, onsets: Onsets) -> Vec<u64> {
     let mut det = OnsetDetector::with(rate as f32, onsets);
     det.set_sensitivity(sensitivity);
+    let lead = det.frame * (REF_TO + 1);
     let mut found = Vec::new();
+    det.push(&vec![0.0; lead], &mut found);
     det.push(samples, &mut found);
     // A rise in the last few milliseconds completes its frames against silence.
     det.push(&vec![0.0; (rate as usize / 50).max(64)], &mut found);
-    found.retain(|&o| (o as usize) < samples.len());
     found
+        .into_iter()
+        .filter_map(|o| o.checked_sub(lead as u64))
+        .filter(|&o| (o as usize) < samples.len())
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The onset detector on rendered drums: every hit found within a millisecond at every rate and
-//! block size, by both detectors; nothing in silence, noise or NaN; the sensitivity moves what
-//! counts; and the banded detector finds the kicks and hats a loud bed hides from the whole
-//! signal's energy.
+//! block size, by both detectors, a recording's first sample included; nothing in silence, noise
+//! or NaN; the sensitivity moves what counts; and the banded detector finds the kicks and hats a
+//! loud bed hides from the whole signal's energy.
 
 use audio_mamba_engine::onset::{onsets_of, OnsetDetector, Onsets};
 use audio_mamba_host_tests::signals::{drums, Drum};
@@ -62,7 +62,16 @@ fn sensitivity_changes_what_counts() {
         .map(|i| 50.0 * quiet[i] * if i >= 24_000 { 2.24 } else { 1.0 })
         .collect();
     for onsets in BOTH {
-        let found = |s: f32| onsets_of(&x, rate as u32, s, onsets);
+        // A recording starts after silence, so noise from its first sample is an onset there at
+        // every sensitivity; what follows it is what the sensitivity decides.
+        let found = |s: f32| {
+            let all = onsets_of(&x, rate as u32, s, onsets);
+            assert!(
+                matches!(all.first(), Some(&o) if o < 48),
+                "{onsets:?} at {s}: the start is an onset: {all:?}"
+            );
+            all[1..].to_vec()
+        };
         assert_eq!(found(0.0), Vec::<u64>::new(), "{onsets:?}");
         assert_eq!(found(0.5), Vec::<u64>::new(), "{onsets:?}");
         // At the highest sensitivity a band's rise of 1.5x also finds swings of the noise
@@ -73,6 +82,28 @@ fn sensitivity_changes_what_counts() {
             "{onsets:?}: {steps:?}"
         );
         assert!(steps.len() <= 3, "{onsets:?}: {steps:?}");
+    }
+}
+
+#[test]
+fn a_hit_on_the_first_sample_counts() {
+    // A loop's downbeat usually sits on its first sample; a stream's detector needs frames
+    // before a rise, so a recording is heard as starting after silence.
+    for onsets in BOTH {
+        for rate in [8_000.0, 44_100.0, 48_000.0] {
+            let ms = |m: f32| (m * rate / 1000.0) as usize;
+            for first in [Drum::Kick, Drum::Snare, Drum::Hat] {
+                let hits = [(0, first), (ms(250.0), Drum::Snare)];
+                let x = drums(rate, &hits, ms(600.0));
+                let found = onsets_of(&x, rate as u32, 0.5, onsets);
+                assert_eq!(found.len(), 2, "{onsets:?} {rate} {first:?}: {found:?}");
+                for (&f, &(h, _)) in found.iter().zip(&hits) {
+                    let within = if first == Drum::Kick { 3.0 } else { 1.0 };
+                    let err = ms_error(f, h, rate);
+                    assert!(err < within, "{onsets:?} {rate} {first:?}: {f} vs {h}");
+                }
+            }
+        }
     }
 }
 
@@ -107,8 +138,18 @@ fn under_a_bed(rate: f32) -> (Vec<f32>, Vec<(usize, Drum)>) {
 fn banded_onsets_find_kicks_and_hats_under_a_bed() {
     for rate in [44_100.0, 48_000.0, 96_000.0] {
         let (x, hits) = under_a_bed(rate);
-        let whole = onsets_of(&x, rate as u32, 0.5, Onsets::Broadband);
-        let banded = onsets_of(&x, rate as u32, 0.5, Onsets::Banded);
+        // The chord starts on the recording's first sample: an onset there (as a recording
+        // starts after silence), then only the hits.
+        let after_start = |onsets| {
+            let all = onsets_of(&x, rate as u32, 0.5, onsets);
+            assert!(
+                matches!(all.first(), Some(&o) if o < 48),
+                "rate {rate}: {all:?}"
+            );
+            all[1..].to_vec()
+        };
+        let whole = after_start(Onsets::Broadband);
+        let banded = after_start(Onsets::Banded);
         eprintln!(
             "rate {rate}: the whole signal finds {} of {}",
             whole.len(),
