@@ -89,9 +89,9 @@ def sweep_amtag(manifest, root, amtag, hit_model, veto, limit=0, onsets="banded"
     return clips
 
 
-def amtag_kit_hits(items, amtag: str, hit_model: str, onsets: str):
+def amtag_kit_hits(items, amtag: str, hit_model: str, onsets: str, threshold: float = GRID[0]):
     """Each kit render (setting, item) and its hits from `amtag hits --no-veto`, every class
-    probability from GRID[0] up."""
+    probability from `threshold` up."""
     with tempfile.TemporaryDirectory() as tmp:
         renders = []
         for k, (setting, x, sr, it) in enumerate(kit_patterns(items, 0)):
@@ -99,7 +99,7 @@ def amtag_kit_hits(items, amtag: str, hit_model: str, onsets: str):
             sf.write(path, x, sr, subtype="FLOAT")
             renders.append((setting, path, it))
         cmd = [amtag, "hits", "--json", "--no-veto", "--onsets", onsets, "--model", hit_model,
-               "--threshold", str(GRID[0])]
+               "--threshold", str(threshold)]
         found = {os.path.abspath(d["file"]): d for d in run_json_lines(cmd + [p for _, p, _ in renders])}
     return [(setting, it, found[os.path.abspath(path)]["hits"]) for setting, path, it in renders]
 
