@@ -6,6 +6,10 @@
 //! the first sample of the rise whose magnitude leaves the background, where background is the
 //! loudest sample before the rise and the target is the rise's peak.
 //!
+//! A stream starts after silence (a file's start, the transport starting, the feed resuming): a
+//! hit on its first sample, a loop's downbeat, counts. A stream that resumes in the middle of a
+//! sound gets an onset there, which the hit model classifies like any other.
+//!
 //! Banded (the default): the same rule also watches a 150 Hz low-pass (kicks) and a 6 kHz
 //! high-pass (hats) of the signal, at a lower rise, since under accompaniment a kick or a hat
 //! barely moves the whole signal's energy. Measured on the validation kits with accompaniment
@@ -107,23 +111,13 @@ impl Rise {
     }
 
     /// Closes the frame that ends at stream position `end`; the onset of a rise in it whose
-    /// energy is above `floor`.
-    fn end_frame(
-        &mut self,
-        frame: usize,
-        seen: u64,
-        ratio: f32,
-        end: u64,
-        floor: f32,
-    ) -> Option<u64> {
+    /// energy is above `floor`. Before the stream's first frames the history is silence.
+    fn end_frame(&mut self, frame: usize, ratio: f32, end: u64, floor: f32) -> Option<u64> {
         let f = frame as f32;
         let e = (self.acc.0 / f, self.acc.1 / f);
         self.acc = (0.0, 0.0);
         self.energy.rotate_left(1);
         self.energy[KEEP - 1] = e;
-        if seen < REF_TO as u64 + 1 {
-            return None;
-        }
         let refs = &self.energy[KEEP - 1 - REF_TO..KEEP - 1 - REF_FROM + 1];
         let reference = |k: fn(&(f32, f32)) -> f32| match self.against_peak {
             true => refs.iter().map(k).fold(0.0, f32::max),
@@ -194,7 +188,6 @@ pub struct OnsetDetector {
     whole: Rise,
     bands: Vec<Band>,
     filled: usize,
-    frames_seen: u64,
     pos: u64,
     dc: (f32, f32, f32),
     last_onset: Option<u64>,
@@ -223,7 +216,6 @@ impl OnsetDetector {
             whole: Rise::new(frame, 1.0, false),
             bands,
             filled: 0,
-            frames_seen: 0,
             pos: 0,
             dc: (1.0 - std::f32::consts::TAU * 20.0 / rate, 0.0, 0.0),
             last_onset: None,
@@ -238,11 +230,11 @@ impl OnsetDetector {
         self.ratio = 2.0f32.powf(3.0 - 2.0 * (s.clamp(0.0, 1.0) - 0.5) * 2.0);
     }
 
-    /// Restarts at stream position `pos` (after a gap in the stream).
+    /// Restarts at stream position `pos` (after a gap in the stream), as after silence.
     pub fn reset(&mut self, pos: u64) {
         self.whole.clear();
         self.bands.iter_mut().for_each(Band::clear);
-        (self.filled, self.frames_seen, self.pos) = (0, 0, pos);
+        (self.filled, self.pos) = (0, pos);
         self.dc = (self.dc.0, 0.0, 0.0);
         self.last_onset = None;
     }
@@ -278,14 +270,13 @@ impl OnsetDetector {
 
     fn end_frame(&mut self, out: &mut Vec<u64>) {
         self.filled = 0;
-        self.frames_seen += 1;
-        let (frame, seen, ratio, end) = (self.frame, self.frames_seen, self.ratio, self.pos);
+        let (frame, ratio, end) = (self.frame, self.ratio, self.pos);
         // Every rule closes its frame (their histories move on); the earliest rise counts.
-        let mut onset = self.whole.end_frame(frame, seen, ratio, end, FLOOR);
+        let mut onset = self.whole.end_frame(frame, ratio, end, FLOOR);
         let whole_energy = self.whole.last_energy();
         for b in &mut self.bands {
             let floor = FLOOR.max(b.share * whole_energy);
-            if let Some(o) = b.rise.end_frame(frame, seen, ratio, end, floor) {
+            if let Some(o) = b.rise.end_frame(frame, ratio, end, floor) {
                 onset = Some(onset.map_or(o, |p| p.min(o)));
             }
         }
@@ -300,22 +291,13 @@ impl OnsetDetector {
 
 /// Every onset of a whole recording (`samples` mono at `rate`), as the plugin finds them in a
 /// stream: what `amtag hits` and learned percussive tags read.
-///
-/// A recording starts after silence: the detector hears a lead of silence first, so a hit on
-/// the first sample (a loop's downbeat) counts. A stream (the plugin after a transport jump)
-/// starts mid-sound instead and has no such lead.
 pub fn onsets_of(samples: &[f32], rate: u32, sensitivity: f32, onsets: Onsets) -> Vec<u64> {
     let mut det = OnsetDetector::with(rate as f32, onsets);
     det.set_sensitivity(sensitivity);
-    let lead = det.frame * (REF_TO + 1);
     let mut found = Vec::new();
-    det.push(&vec![0.0; lead], &mut found);
     det.push(samples, &mut found);
     // A rise in the last few milliseconds completes its frames against silence.
     det.push(&vec![0.0; (rate as usize / 50).max(64)], &mut found);
+    found.retain(|&o| (o as usize) < samples.len());
     found
-        .into_iter()
-        .filter_map(|o| o.checked_sub(lead as u64))
-        .filter(|&o| (o as usize) < samples.len())
-        .collect()
 }

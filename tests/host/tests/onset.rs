@@ -87,8 +87,8 @@ fn sensitivity_changes_what_counts() {
 
 #[test]
 fn a_hit_on_the_first_sample_counts() {
-    // A loop's downbeat usually sits on its first sample; a stream's detector needs frames
-    // before a rise, so a recording is heard as starting after silence.
+    // A loop's downbeat usually sits on its first sample, and an offline render starts on it:
+    // a stream is heard as starting after silence, a file and a restarted stream alike.
     for onsets in BOTH {
         for rate in [8_000.0, 44_100.0, 48_000.0] {
             let ms = |m: f32| (m * rate / 1000.0) as usize;
@@ -97,6 +97,19 @@ fn a_hit_on_the_first_sample_counts() {
                 let x = drums(rate, &hits, ms(600.0));
                 let found = onsets_of(&x, rate as u32, 0.5, onsets);
                 assert_eq!(found.len(), 2, "{onsets:?} {rate} {first:?}: {found:?}");
+                // The stream after a restart at another position finds the same.
+                let mut det = OnsetDetector::with(rate, onsets);
+                let mut streamed = Vec::new();
+                det.push(
+                    &drums(rate, &[(ms(100.0), Drum::Kick)], ms(300.0)),
+                    &mut streamed,
+                );
+                streamed.clear();
+                det.reset(1_000_000);
+                det.push(&x, &mut streamed);
+                det.push(&vec![0.0; ms(20.0)], &mut streamed);
+                let shifted: Vec<u64> = found.iter().map(|&o| o + 1_000_000).collect();
+                assert_eq!(streamed, shifted, "{onsets:?} {rate} {first:?}");
                 for (&f, &(h, _)) in found.iter().zip(&hits) {
                     let within = if first == Drum::Kick { 3.0 } else { 1.0 };
                     let err = ms_error(f, h, rate);
