@@ -19,7 +19,6 @@ Only validation items belong here: it is for choosing what to work on.
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 
@@ -31,6 +30,7 @@ from data_pipeline.hits import HIT_CLASSES
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
 from eval_hits import TOL_S, match, true_onsets
+from eval_kits_amtag import kit_args
 
 MAIN = HIT_CLASSES[:3]
 NAME = {mid(c): c for c in HIT_CLASSES}
@@ -117,13 +117,7 @@ def held_out_families(renders) -> dict:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--items", required=True)
-    ap.add_argument("--amtag", default="../target/release/amtag")
-    ap.add_argument("--hit-model", required=True)
-    ap.add_argument("--onsets", default="banded", choices=["banded", "broadband"])
-    ap.add_argument("--json")
-    a = ap.parse_args()
+    a = kit_args(__doc__)
     # Every probability, however small: the map reads all nine logits.
     renders = amtag_kit_hits(load_items(a.items), a.amtag, a.hit_model, a.onsets, threshold=1e-5)
     report = {"errors": {s: error_bins(renders, s) for s in ("drums alone", "with accompaniment")},

@@ -30,14 +30,19 @@ def score(items, amtag: str, hit_model: str, onsets: str) -> dict:
                                      for s, per in counts.items()}}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def kit_args(doc: str) -> argparse.Namespace:
+    """The command line of a report on a split's kit renders through `amtag hits`."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", required=True)
     ap.add_argument("--amtag", default="../target/release/amtag")
     ap.add_argument("--hit-model", required=True)
     ap.add_argument("--onsets", default="banded", choices=["banded", "broadband"])
     ap.add_argument("--json")
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = kit_args(__doc__)
     report = score(load_items(a.items), a.amtag, a.hit_model, a.onsets)
     for setting, rows in report.items():
         if setting == "patterns":
