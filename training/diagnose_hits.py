@@ -25,11 +25,11 @@ import json
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from calibrate_hits import GRID, amtag_kit_hits, f_measure
+from calibrate_hits import GRID, amtag_kit_hits, counts_at, f_measure
 from data_pipeline.hits import HIT_CLASSES
 from data_pipeline.labels import mid
 from data_pipeline.online import load_items
-from eval_hits import TOL_S, match, true_onsets
+from eval_hits import TOL_S, true_onsets
 from eval_kits_amtag import kit_args
 
 MAIN = HIT_CLASSES[:3]
@@ -81,14 +81,10 @@ def logits(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def best_threshold(rows, k: int) -> float:
-    """The threshold with the best F over these renders, both settings pooled."""
-    tot = np.zeros((len(GRID), 3))
-    for it, times, q in rows:
-        truth = true_onsets(it, HIT_CLASSES[k])
-        for g, t in enumerate(GRID):
-            pred = list(times[q[:, k] >= t])
-            tot[g] += (match(pred, truth), len(pred), len(truth))
+def best_threshold(rows, cls: str) -> float:
+    """The threshold with the best F over these renders (item, hit times, the class's scores),
+    both settings pooled."""
+    tot = sum(np.array([counts_at(times, q, true_onsets(it, cls), t) for t in GRID]) for it, times, q in rows)
     return float(GRID[int(np.argmax([f_measure(*r) for r in tot]))])
 
 
@@ -104,14 +100,13 @@ def held_out_families(renders) -> dict:
             y = np.concatenate([[min(abs(t - u) for u in true_onsets(it, c)) <= TOL_S if true_onsets(it, c) else False
                                  for t in times] for _, it, times, _ in fit])
             lr = LogisticRegression(C=0.1, max_iter=2000).fit(x, y)
-            mapped = lambda p: np.repeat(lr.predict_proba(logits(p))[:, 1:], len(HIT_CLASSES), 1)  # noqa: E731
-            for name, f in (("as is", lambda p: p), ("fitted map", mapped)):
-                t = best_threshold([(it, times, f(p)) for _, it, times, p in fit], k)
+            scorers = (("as is", lambda p: p[:, k]), ("fitted map", lambda p: lr.predict_proba(logits(p))[:, 1]))
+            for name, score in scorers:
+                t = best_threshold([(it, times, score(p)) for _, it, times, p in fit], c)
+                acc = sums.setdefault(c, {})
                 for s, it, times, p in test:
-                    pred = list(times[f(p)[:, k] >= t])
-                    truth = true_onsets(it, c)
-                    acc = sums.setdefault(c, {}).setdefault(s, {}).setdefault(name, np.zeros(3))
-                    acc += (match(pred, truth), len(pred), len(truth))
+                    acc.setdefault(s, {}).setdefault(name, np.zeros(3))
+                    acc[s][name] += counts_at(times, score(p), true_onsets(it, c), t)
     return {c: {s: {n: round(f_measure(*v), 3) for n, v in per.items()} for s, per in cs.items()}
             for c, cs in sums.items()}
 

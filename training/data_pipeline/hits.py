@@ -54,8 +54,9 @@ def energy_onsets(x: np.ndarray, sr: int = SR, frame_s: float = 0.0015, ratio: f
 # The banded detector (issue 17, training/README): the rule also on a high band (hats) and a
 # low band (kicks) at a lower rise, the onsets merged `merge_s` apart. The plugin's form
 # (engine/src/onset.rs) also counts a band's rise only where the band holds a share of the whole
-# signal's frame energy (low 10%, high 1%), and its whole-signal rule compares with the mean of
-# the reference frames, not their loudest.
+# signal's frame energy (low 10%, high 1%), its whole-signal rule compares with the mean of
+# the reference frames, not their loudest, and it hears a stream as starting after silence (a rise
+# in the first 9 frames counts; here it does not).
 BANDS = (("highpass", 6000.0, 6.0), ("lowpass", 150.0, 6.0))
 
 
